@@ -1,0 +1,35 @@
+//! Compiles `proto/` with protox (pure Rust, no system `protoc`) and generates prost messages and
+//! tonic clients/servers. The encoded descriptor set is kept for gRPC reflection.
+
+use std::{env, fs, io, path::PathBuf};
+
+use prost::Message;
+
+fn main() -> io::Result<()> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../proto");
+    let files = proto_files(&root.join("floodgate"))?;
+    println!("cargo:rerun-if-changed={}", root.display());
+
+    let fds = protox::compile(&files, [&root]).map_err(io::Error::other)?;
+    let out_dir = PathBuf::from(env::var("OUT_DIR").map_err(io::Error::other)?);
+    fs::write(out_dir.join("floodgate_descriptor.bin"), fds.encode_to_vec())?;
+
+    tonic_prost_build::configure()
+        .emit_rerun_if_changed(false)
+        .compile_fds(fds)
+}
+
+/// Every `.proto` under `dir`, sorted so the generated code is deterministic.
+fn proto_files(dir: &std::path::Path) -> io::Result<Vec<PathBuf>> {
+    let mut found = Vec::new();
+    for entry in fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            found.extend(proto_files(&path)?);
+        } else if path.extension().is_some_and(|ext| ext == "proto") {
+            found.push(path);
+        }
+    }
+    found.sort();
+    Ok(found)
+}

@@ -1,0 +1,14 @@
+//! What every Floodgate service runs on: the shared parts of its configuration, the shutdown
+//! signal, readiness checks, and [`ServiceHost`] — the gRPC server (with `grpc.health.v1` and
+//! reflection) plus the admin HTTP server (`/healthz`, `/readyz`, `/metrics`), drained in order on
+//! shutdown. A service's `main` parses its config, builds its app on a host and runs it.
+
+mod admin;
+pub mod config;
+mod host;
+mod readiness;
+mod shutdown;
+
+pub use host::{BackgroundTasks, HostError, ServiceHost, TaskError};
+pub use readiness::{CheckError, Readiness};
+pub use shutdown::shutdown_on_signal;
