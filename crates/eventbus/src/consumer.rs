@@ -1,0 +1,348 @@
+//! Reading events: [`Consumer`] with an inbox.
+//!
+//! For each message: decode the envelope, open a transaction, record `(consumer, event id)` in
+//! the inbox, run the handler in that same transaction only if the event is new, commit, and
+//! only then store the message's offset. Offsets are committed periodically from what was
+//! stored (and synchronously at shutdown), never ahead of a committed side effect. A crash
+//! anywhere replays the message, and the inbox turns the replay into a no-op.
+//!
+//! Transient handler errors are retried with backoff on the same message (order is kept);
+//! messages that can never be handled go to `eventbus.dead_letter` with their bytes.
+
+use opentelemetry::{KeyValue, metrics::Counter};
+use rdkafka::{
+    Message as _,
+    consumer::{CommitMode, Consumer as _, StreamConsumer},
+    error::{KafkaError, RDKafkaErrorCode},
+    message::BorrowedMessage,
+};
+use sqlx::{PgConnection, PgPool};
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
+
+use crate::{BusConfig, Event, Stream, relay::Backoff};
+
+/// The error a boxed source carries.
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why a handler did not apply an event.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// Try the same event again later (database down, lock timeout, dependency busy).
+    #[error("retryable failure")]
+    Retry(#[source] BoxError),
+    /// This event can never be applied (e.g. its payload violates the contract). It is parked in
+    /// the dead-letter table and the consumer moves on.
+    #[error("event rejected")]
+    Reject(#[source] BoxError),
+}
+
+impl From<sqlx::Error> for HandlerError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Retry(Box::new(error))
+    }
+}
+
+impl From<crate::EnvelopeError> for HandlerError {
+    fn from(error: crate::EnvelopeError) -> Self {
+        Self::Reject(Box::new(error))
+    }
+}
+
+/// A service's reaction to events. Runs inside the inbox transaction: write side effects through
+/// `tx` (including outbox rows) and they commit atomically with the dedup record.
+pub trait EventHandler: Send + Sync + 'static {
+    fn handle(&self, tx: &mut PgConnection, event: &Event) -> impl Future<Output = Result<(), HandlerError>> + Send;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConsumerError {
+    #[error("could not create the Kafka consumer for group {group}")]
+    Create {
+        group: String,
+        #[source]
+        source: KafkaError,
+    },
+    #[error("could not subscribe group {group} to {topics:?}")]
+    Subscribe {
+        group: String,
+        topics: Vec<String>,
+        #[source]
+        source: KafkaError,
+    },
+}
+
+/// A consumer group member that applies events through an [`EventHandler`].
+pub struct Consumer<H> {
+    group: String,
+    pool: PgPool,
+    consumer: StreamConsumer,
+    handler: H,
+    metrics: ConsumerMetrics,
+}
+
+impl<H> std::fmt::Debug for Consumer<H> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Consumer").field("group", &self.group).finish_non_exhaustive()
+    }
+}
+
+/// Where a message came from, for the inbox and dead letters.
+#[derive(Debug, Clone)]
+struct Origin {
+    topic: String,
+    partition: i32,
+    offset: i64,
+}
+
+/// What became of one message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Applied,
+    Duplicate,
+    DeadLettered,
+}
+
+impl<H: EventHandler> Consumer<H> {
+    /// Joins consumer group `<prefix><name>` on the topics of `streams`.
+    pub fn new(config: &BusConfig, name: &str, streams: &[Stream], pool: PgPool, handler: H) -> Result<Self, ConsumerError> {
+        let group = format!("{}{name}", config.topic_prefix);
+        let consumer: StreamConsumer = config
+            .client()
+            .set("group.id", &group)
+            .set("client.id", name)
+            // Commit periodically, but only offsets we stored after a handler committed.
+            .set("enable.auto.commit", "true")
+            .set("auto.commit.interval.ms", "1000")
+            .set("enable.auto.offset.store", "false")
+            // A new group starts from the beginning: an event produced before the group first
+            // joined must still be handled.
+            .set("auto.offset.reset", "earliest")
+            .set("session.timeout.ms", "10000")
+            .create()
+            .map_err(|source| ConsumerError::Create { group: group.clone(), source })?;
+        let topics: Vec<String> = streams.iter().map(|s| s.topic(&config.topic_prefix)).collect();
+        let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+        consumer
+            .subscribe(&names)
+            .map_err(|source| ConsumerError::Subscribe { group: group.clone(), topics: topics.clone(), source })?;
+        let metrics = ConsumerMetrics::new(&group);
+        Ok(Self { group, pool, consumer, handler, metrics })
+    }
+
+    pub fn group(&self) -> &str {
+        &self.group
+    }
+
+    /// Consumes until `shutdown`, then commits what was handled.
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), ConsumerError> {
+        let mut receive_backoff = Backoff::default();
+        loop {
+            let message = tokio::select! {
+                () = shutdown.cancelled() => break,
+                received = self.consumer.recv() => received,
+            };
+            let message = match message {
+                Ok(message) => {
+                    receive_backoff.reset();
+                    message
+                }
+                Err(error) => {
+                    // Broker away or rebalancing: librdkafka reconnects by itself.
+                    tracing::warn!(%error, group = %self.group, "receive failed");
+                    tokio::select! {
+                        () = shutdown.cancelled() => break,
+                        () = tokio::time::sleep(receive_backoff.next()) => continue,
+                    }
+                }
+            };
+            let Some(outcome) = self.process(&message, &shutdown).await else {
+                // Shutdown while retrying: the offset stays unstored, the message comes again.
+                break;
+            };
+            self.metrics.record(outcome, message.topic());
+            if let Err(error) = self.consumer.store_offset_from_message(&message) {
+                // The partition was revoked meanwhile; its new owner replays the message and the
+                // inbox absorbs it.
+                tracing::debug!(%error, "could not store offset");
+            }
+        }
+        self.commit();
+        Ok(())
+    }
+
+    /// Applies one message; `None` only when shutdown interrupted a retry.
+    async fn process(&self, message: &BorrowedMessage<'_>, shutdown: &CancellationToken) -> Option<Outcome> {
+        let origin = Origin {
+            topic: message.topic().to_owned(),
+            partition: message.partition(),
+            offset: message.offset(),
+        };
+        let bytes = message.payload().unwrap_or_default();
+        let event = match Event::decode(bytes) {
+            Ok(event) => event,
+            Err(error) => {
+                tracing::error!(%error, ?origin, "undecodable message");
+                return self.dead_letter(&origin, None, &error, bytes, shutdown).await;
+            }
+        };
+
+        let span = tracing::info_span!(
+            "event.handle",
+            consumer = %self.group,
+            event_type = %event.event_type,
+            event_id = %event.id,
+            otel.kind = "consumer",
+        );
+        event.trace.adopt(&span);
+
+        let mut backoff = Backoff::default();
+        loop {
+            match self.apply(&event, &origin).instrument(span.clone()).await {
+                Ok(outcome) => return Some(outcome),
+                Err(HandlerError::Reject(error)) => {
+                    tracing::error!(parent: &span, %error, "handler rejected the event");
+                    return self.dead_letter(&origin, Some(&event), &*error, bytes, shutdown).await;
+                }
+                Err(HandlerError::Retry(error)) => {
+                    let delay = backoff.next();
+                    tracing::warn!(parent: &span, %error, ?delay, "handler failed; retrying");
+                    tokio::select! {
+                        () = shutdown.cancelled() => return None,
+                        () = tokio::time::sleep(delay) => {}
+                    }
+                }
+            }
+        }
+    }
+
+    /// The inbox transaction: dedup record and side effects commit together or not at all.
+    async fn apply(&self, event: &Event, origin: &Origin) -> Result<Outcome, HandlerError> {
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO eventbus.inbox (consumer, event_id, event_type, topic, partition, kafka_offset)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+        )
+        .bind(&self.group)
+        .bind(event.id)
+        .bind(&event.event_type)
+        .bind(&origin.topic)
+        .bind(origin.partition)
+        .bind(origin.offset)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            tracing::debug!("duplicate delivery absorbed by the inbox");
+            return Ok(Outcome::Duplicate);
+        }
+        self.handler.handle(&mut tx, event).await?;
+        tx.commit().await?;
+        Ok(Outcome::Applied)
+    }
+
+    /// Parks a message that can never be handled; retried until the database takes it, so the
+    /// offset never moves past a message that is neither handled nor parked.
+    async fn dead_letter(
+        &self,
+        origin: &Origin,
+        event: Option<&Event>,
+        error: &(dyn std::error::Error + Send + Sync + 'static),
+        bytes: &[u8],
+        shutdown: &CancellationToken,
+    ) -> Option<Outcome> {
+        let mut backoff = Backoff::default();
+        loop {
+            let stored = sqlx::query(
+                "INSERT INTO eventbus.dead_letter (consumer, topic, partition, kafka_offset, event_id, error, message)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+            )
+            .bind(&self.group)
+            .bind(&origin.topic)
+            .bind(origin.partition)
+            .bind(origin.offset)
+            .bind(event.map(|e| e.id))
+            .bind(error_chain(error))
+            .bind(bytes)
+            .execute(&self.pool)
+            .await;
+            match stored {
+                Ok(_) => return Some(Outcome::DeadLettered),
+                Err(error) => {
+                    tracing::warn!(%error, "could not store a dead letter; retrying");
+                    tokio::select! {
+                        () = shutdown.cancelled() => return None,
+                        () = tokio::time::sleep(backoff.next()) => {}
+                    }
+                }
+            }
+        }
+    }
+
+    fn commit(&self) {
+        match self.consumer.commit_consumer_state(CommitMode::Sync) {
+            Ok(()) => tracing::info!(group = %self.group, "offsets committed"),
+            // Nothing handled since the last commit.
+            Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
+            Err(error) => tracing::warn!(%error, group = %self.group, "final offset commit failed; the last events will be redelivered"),
+        }
+    }
+}
+
+/// `error: cause: cause` — the whole source chain on one line.
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[derive(Clone)]
+struct ConsumerMetrics {
+    events: Counter<u64>,
+    group: String,
+}
+
+impl ConsumerMetrics {
+    fn new(group: &str) -> Self {
+        let events = opentelemetry::global::meter("floodgate-eventbus")
+            .u64_counter("floodgate.consumer.events")
+            .with_description("Events consumed, by outcome (applied, duplicate, dead_lettered)")
+            .build();
+        Self { events, group: group.to_owned() }
+    }
+
+    fn record(&self, outcome: Outcome, topic: &str) {
+        let outcome = match outcome {
+            Outcome::Applied => "applied",
+            Outcome::Duplicate => "duplicate",
+            Outcome::DeadLettered => "dead_lettered",
+        };
+        self.events.add(
+            1,
+            &[
+                KeyValue::new("group", self.group.clone()),
+                KeyValue::new("topic", topic.to_owned()),
+                KeyValue::new("outcome", outcome),
+            ],
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_error_chain_keeps_every_cause() {
+        let inner = std::io::Error::other("connection reset");
+        let outer = crate::RelayError::Database(sqlx::Error::Io(inner));
+        let text = error_chain(&outer);
+        assert!(text.starts_with("outbox database error"), "{text}");
+        assert!(text.contains("connection reset"), "{text}");
+    }
+}
