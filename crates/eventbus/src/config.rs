@@ -52,16 +52,4 @@ impl BusConfig {
         config
     }
 
-    /// Whether the broker answers a metadata request; used by `/readyz`.
-    pub async fn check_broker(&self) -> Result<(), rdkafka::error::KafkaError> {
-        use rdkafka::consumer::{BaseConsumer, Consumer as _};
-        let config = self.client();
-        // librdkafka's metadata call blocks; keep it off the async workers.
-        tokio::task::spawn_blocking(move || {
-            let consumer: BaseConsumer = config.create()?;
-            consumer.fetch_metadata(None, std::time::Duration::from_millis(1500)).map(drop)
-        })
-        .await
-        .unwrap_or(Err(rdkafka::error::KafkaError::Canceled))
-    }
 }

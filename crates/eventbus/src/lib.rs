@@ -17,6 +17,7 @@ mod envelope;
 pub mod outbox;
 mod relay;
 pub mod topics;
+mod wiring;
 
 use std::sync::LazyLock;
 
@@ -25,6 +26,7 @@ pub use consumer::{Consumer, ConsumerError, EventHandler, HandlerError};
 pub use envelope::{EnvelopeError, Event};
 pub use relay::{OutboxRelay, RelayError};
 pub use topics::Stream;
+pub use wiring::{Participation, join};
 
 static MIGRATOR: LazyLock<sqlx::migrate::Migrator> = LazyLock::new(|| {
     let mut migrator = sqlx::migrate!("./migrations");

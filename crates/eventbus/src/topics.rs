@@ -53,6 +53,12 @@ pub enum TopicError {
     Request(#[source] KafkaError),
 }
 
+/// Creates the topics of `streams` under the configured prefix.
+pub async fn ensure_streams(config: &BusConfig, streams: &[Stream]) -> Result<(), TopicError> {
+    let topics: Vec<String> = streams.iter().map(|s| s.topic(&config.topic_prefix)).collect();
+    ensure_topics(config, &topics).await
+}
+
 /// Creates the topics that do not exist yet. Existing topics are left untouched.
 pub async fn ensure_topics(config: &BusConfig, topics: &[String]) -> Result<(), TopicError> {
     let admin: AdminClient<DefaultClientContext> = config

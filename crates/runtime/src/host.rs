@@ -105,6 +105,8 @@ pub struct ServiceHost {
     health: HealthReporter,
     readiness: Readiness,
     metrics: Metrics,
+    /// Other listeners the service runs itself (the gateway's public HTTP), for the announcement.
+    extra_listeners: Vec<(&'static str, SocketAddr)>,
 }
 
 impl std::fmt::Debug for ServiceHost {
@@ -143,6 +145,7 @@ impl ServiceHost {
             health,
             readiness: Readiness::new(),
             metrics,
+            extra_listeners: Vec::new(),
         })
     }
 
@@ -157,6 +160,13 @@ impl ServiceHost {
     /// The checks behind `/readyz`.
     pub fn readiness_mut(&mut self) -> &mut Readiness {
         &mut self.readiness
+    }
+
+    /// Names another listener the service serves from a background task, so it is announced
+    /// with the others.
+    pub fn announce_listener(&mut self, name: &'static str, addr: SocketAddr) -> &mut Self {
+        self.extra_listeners.push((name, addr));
+        self
     }
 
     /// Serves a gRPC service; its health status follows the host's.
@@ -217,7 +227,7 @@ impl ServiceHost {
         }
 
         set_status(&self.health, &self.grpc_services, ServingStatus::Serving).await;
-        announce(self.service, grpc_addr, admin_addr);
+        announce(self.service, grpc_addr, admin_addr, &self.extra_listeners);
 
         // Serve until asked to stop, or until something that should never end does.
         let mut fault = None;
@@ -293,9 +303,13 @@ async fn set_status(health: &HealthReporter, services: &[&'static str], status: 
 
 /// One machine-readable line on stdout once the listeners are bound, so supervisors and tests
 /// learn the ports (even when port 0 was asked for) without polling. Logs go to stderr.
-fn announce(service: &str, grpc: SocketAddr, admin: SocketAddr) {
-    println!(r#"{{"event":"listening","service":"{service}","grpc":"{grpc}","admin":"{admin}"}}"#);
-    tracing::info!(%grpc, %admin, "serving");
+fn announce(service: &str, grpc: SocketAddr, admin: SocketAddr, extra: &[(&'static str, SocketAddr)]) {
+    let mut line = serde_json::json!({ "event": "listening", "service": service, "grpc": grpc, "admin": admin });
+    for (name, addr) in extra {
+        line[*name] = serde_json::json!(addr);
+    }
+    println!("{line}");
+    tracing::info!(%grpc, %admin, ?extra, "serving");
 }
 
 /// What a finished background task means; a task that returns `Ok` early is still a fault.

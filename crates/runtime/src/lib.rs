@@ -4,11 +4,15 @@
 //! shutdown. A service's `main` parses its config, builds its app on a host and runs it.
 
 mod admin;
+mod cli;
 pub mod config;
 mod host;
 mod readiness;
+mod service;
 mod shutdown;
 
+pub use cli::{ServiceCli, ServiceCommand};
 pub use host::{BackgroundTasks, HostError, ServiceHost, TaskError};
 pub use readiness::{CheckError, Readiness};
+pub use service::{ServiceApp, StartError, run_once, serve};
 pub use shutdown::shutdown_on_signal;

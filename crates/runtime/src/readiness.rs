@@ -83,6 +83,29 @@ impl Readiness {
         })
     }
 
+    /// A metadata request to the brokers (a fresh client each time, so a dead broker shows).
+    pub fn add_kafka(&mut self, brokers: String) -> &mut Self {
+        self.add("broker", move || {
+            let brokers = brokers.clone();
+            async move {
+                use rdkafka::consumer::{BaseConsumer, Consumer as _};
+                // librdkafka's metadata call blocks; keep it off the async workers.
+                let answered = tokio::task::spawn_blocking(move || {
+                    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+                        .set("bootstrap.servers", &brokers)
+                        .set("broker.address.family", "v4")
+                        .create()?;
+                    consumer.fetch_metadata(None, Duration::from_millis(1500)).map(drop)
+                })
+                .await;
+                match answered {
+                    Ok(result) => result.map_err(|e| CheckError(e.to_string())),
+                    Err(e) => Err(CheckError(e.to_string())),
+                }
+            }
+        })
+    }
+
     /// Runs every check concurrently, each bounded by a deadline.
     pub async fn run(&self) -> Vec<CheckResult> {
         join_all(self.checks.iter().map(|(name, check)| async move {

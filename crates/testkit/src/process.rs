@@ -25,23 +25,32 @@ pub struct Listening {
     pub admin: SocketAddr,
 }
 
+/// The whole announcement, for listeners beyond gRPC and admin (the gateway's `http`).
+#[derive(Debug, Clone)]
+struct Announcement {
+    listening: Listening,
+    line: serde_json::Value,
+}
+
 #[derive(Debug)]
 pub struct ServiceProcess {
     pub name: String,
     pub listening: Listening,
+    announcement: serde_json::Value,
     child: Child,
 }
 
 impl ServiceProcess {
-    /// Starts `target/<profile>/<binary>` with `env` (and nothing inherited but PATH and
-    /// RUST_LOG) and waits for its `listening` line, at most `deadline`.
+    /// Starts `target/<profile>/<binary>` with `env` (and nothing inherited but PATH; its log
+    /// level is `FLOODGATE_TEST_SERVICE_LOG`, default `warn`) and waits for its `listening` line, at most `deadline`.
     pub async fn start(binary: &str, env: &[(&str, String)], deadline: Duration) -> anyhow::Result<Self> {
         let path = binary_path(binary)?;
         let mut command = Command::new(&path);
         command
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()))
+            // Service logs go to the test's stderr; quiet unless asked for.
+            .env("RUST_LOG", std::env::var("FLOODGATE_TEST_SERVICE_LOG").unwrap_or_else(|_| "warn".into()))
             .env("FLOODGATE_LOG_FORMAT", "json")
             .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
@@ -52,10 +61,10 @@ impl ServiceProcess {
         let stdout = child.stdout.take().context("no stdout")?;
 
         let mut lines = BufReader::new(stdout).lines();
-        let listening = tokio::time::timeout(deadline, async {
+        let announcement = tokio::time::timeout(deadline, async {
             while let Some(line) = lines.next_line().await? {
-                if let Some(listening) = parse_listening(&line) {
-                    return Ok(listening);
+                if let Some(announcement) = parse_listening(&line) {
+                    return Ok(announcement);
                 }
             }
             anyhow::bail!("{binary} exited before it was listening")
@@ -65,7 +74,13 @@ impl ServiceProcess {
         // Keep draining stdout so the child never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
 
-        Ok(Self { name: binary.to_owned(), listening, child })
+        Ok(Self { name: binary.to_owned(), listening: announcement.listening, announcement: announcement.line, child })
+    }
+
+    /// Another announced listener, e.g. `extra("http")` for the gateway's public API.
+    pub fn extra(&self, name: &str) -> anyhow::Result<SocketAddr> {
+        let addr = self.announcement.get(name).and_then(|v| v.as_str());
+        addr.with_context(|| format!("{} announced no {name} listener", self.name))?.parse().map_err(Into::into)
     }
 
     pub fn pid(&self) -> Option<u32> {
@@ -84,15 +99,16 @@ impl ServiceProcess {
     }
 }
 
-fn parse_listening(line: &str) -> Option<Listening> {
+fn parse_listening(line: &str) -> Option<Announcement> {
     let value: serde_json::Value = serde_json::from_str(line).ok()?;
     if value.get("event")?.as_str()? != "listening" {
         return None;
     }
-    Some(Listening {
+    let listening = Listening {
         grpc: value.get("grpc")?.as_str()?.parse().ok()?,
         admin: value.get("admin")?.as_str()?.parse().ok()?,
-    })
+    };
+    Some(Announcement { listening, line: value })
 }
 
 /// A workspace binary beside the running test executable (`target/<profile>/deps/..`).
@@ -118,10 +134,10 @@ mod tests {
     #[test]
     fn parses_only_the_listening_line() {
         let line = r#"{"event":"listening","service":"booking","grpc":"127.0.0.1:4100","admin":"127.0.0.1:4101"}"#;
-        let listening = parse_listening(line).expect("parsed");
+        let listening = parse_listening(line).expect("parsed").listening;
         assert_eq!(listening.grpc.port(), 4100);
         assert_eq!(listening.admin.port(), 4101);
-        assert_eq!(parse_listening(r#"{"event":"other"}"#), None);
-        assert_eq!(parse_listening("not json"), None);
+        assert!(parse_listening(r#"{"event":"other"}"#).is_none());
+        assert!(parse_listening("not json").is_none());
     }
 }

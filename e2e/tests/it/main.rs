@@ -1,0 +1,5 @@
+//! End-to-end tests: the five services started as processes, exactly as `./floodgate up` runs
+//! them, against the test servers `./floodgate test` starts.
+
+mod platform;
+mod smoke;

@@ -1,0 +1,78 @@
+//! A whole platform for one test: its own databases, Redis prefix and topic prefix, and the five
+//! service processes on ports they picked themselves.
+
+use std::{collections::HashMap, time::Duration};
+
+use floodgate_testkit::{ServiceProcess, TestBroker, TestDatabase, TestRedis};
+
+pub const SERVICES: [&str; 5] = ["catalog", "queue", "booking", "payment", "gateway"];
+const START_DEADLINE: Duration = Duration::from_secs(60);
+
+pub struct Platform {
+    pub processes: HashMap<&'static str, ServiceProcess>,
+    pub databases: HashMap<&'static str, TestDatabase>,
+    pub broker: TestBroker,
+    pub gateway_http: String,
+}
+
+impl Platform {
+    pub async fn start() -> anyhow::Result<Self> {
+        let broker = TestBroker::new()?;
+        let redis = TestRedis::new()?;
+        let mut databases = HashMap::new();
+        for service in ["catalog", "booking", "payment", "gateway"] {
+            // Empty databases: each service applies its own migrations at start-up.
+            databases.insert(service, TestDatabase::new(&[]).await?);
+        }
+
+        let mut processes = HashMap::new();
+        for service in ["catalog", "queue", "booking", "payment"] {
+            let env = common_env(service, &broker, &redis, databases.get(service));
+            let process = ServiceProcess::start(&format!("floodgate-{service}"), &env, START_DEADLINE).await?;
+            processes.insert(service, process);
+        }
+
+        let mut env = common_env("gateway", &broker, &redis, databases.get("gateway"));
+        env.push(("FLOODGATE_HTTP_ADDR", "127.0.0.1:0".into()));
+        for upstream in ["catalog", "queue", "booking", "payment"] {
+            let grpc = processes[upstream].listening.grpc;
+            env.push((upstream_var(upstream), format!("http://{grpc}")));
+        }
+        let gateway = ServiceProcess::start("floodgate-gateway", &env, START_DEADLINE).await?;
+        let gateway_http = format!("http://{}", gateway.extra("http")?);
+        processes.insert("gateway", gateway);
+
+        Ok(Self { processes, databases, broker, gateway_http })
+    }
+}
+
+fn common_env(
+    service: &str,
+    broker: &TestBroker,
+    redis: &TestRedis,
+    database: Option<&TestDatabase>,
+) -> Vec<(&'static str, String)> {
+    let mut env = vec![
+        ("FLOODGATE_GRPC_ADDR", "127.0.0.1:0".to_owned()),
+        ("FLOODGATE_ADMIN_ADDR", "127.0.0.1:0".to_owned()),
+        ("FLOODGATE_KAFKA_BROKERS", broker.brokers.clone()),
+        ("FLOODGATE_TOPIC_PREFIX", broker.topic_prefix.clone()),
+        ("FLOODGATE_TOPIC_PARTITIONS", "3".to_owned()),
+        ("FLOODGATE_REDIS_URL", redis.url.clone()),
+        ("FLOODGATE_REDIS_PREFIX", format!("{}{service}:", redis.prefix)),
+        ("FLOODGATE_SHUTDOWN_GRACE", "5s".to_owned()),
+    ];
+    if let Some(database) = database {
+        env.push(("FLOODGATE_DATABASE_URL", database.url.clone()));
+    }
+    env
+}
+
+fn upstream_var(service: &str) -> &'static str {
+    match service {
+        "catalog" => "FLOODGATE_CATALOG_URL",
+        "queue" => "FLOODGATE_QUEUE_URL",
+        "booking" => "FLOODGATE_BOOKING_URL",
+        _ => "FLOODGATE_PAYMENT_URL",
+    }
+}

@@ -1,0 +1,82 @@
+//! The public HTTP API. Every route is under `/v1`; unknown routes and oversized bodies get the
+//! standard error envelope; every request is bounded in size and time.
+
+use std::time::Duration;
+
+use axum::{
+    Json, Router,
+    extract::{Request, State},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use serde_json::json;
+use tower_http::{limit::RequestBodyLimitLayer, timeout::TimeoutLayer, trace::TraceLayer};
+
+use crate::{ApiError, upstream::Upstreams};
+
+/// Larger bodies are refused with 413 before a handler runs.
+pub const BODY_LIMIT: usize = 64 * 1024;
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone)]
+pub struct ApiState {
+    pub upstreams: Upstreams,
+}
+
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/v1/platform/status", get(platform_status))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+        // Innermost first: the limits, then the envelope over whatever they answered.
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT))
+        .layer(axum::middleware::map_response(envelope_for_layer_errors))
+        .layer(TraceLayer::new_for_http())
+}
+
+/// Whether every upstream service answers gRPC health with SERVING.
+async fn platform_status(State(state): State<ApiState>) -> Response {
+    let results = state.upstreams.health().await;
+    let all_serving = results
+        .iter()
+        .all(|(_, r)| matches!(r, Ok(tonic_health::pb::health_check_response::ServingStatus::Serving)));
+    let services: Vec<_> = results
+        .iter()
+        .map(|(name, result)| match result {
+            Ok(status) => json!({ "service": name, "status": status.as_str_name() }),
+            Err(error) => json!({ "service": name, "status": "UNREACHABLE", "error": error.message() }),
+        })
+        .collect();
+    let status = if all_serving { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(json!({ "services": services }))).into_response()
+}
+
+async fn not_found(request: Request) -> ApiError {
+    ApiError::NotFound { method: request.method().to_string(), path: request.uri().path().to_owned() }
+}
+
+async fn method_not_allowed(request: Request) -> ApiError {
+    ApiError::MethodNotAllowed { method: request.method().to_string(), path: request.uri().path().to_owned() }
+}
+
+/// tower-http answers an oversized body (413) or a timeout (503) with a bare status; give those
+/// the standard envelope.
+async fn envelope_for_layer_errors(response: Response) -> Response {
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_json(&response) {
+        return ApiError::BodyTooLarge { limit: BODY_LIMIT }.into_response();
+    }
+    if response.status() == StatusCode::SERVICE_UNAVAILABLE && !is_json(&response) {
+        return ApiError::Timeout.into_response();
+    }
+    response
+}
+
+fn is_json(response: &Response) -> bool {
+    response
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"))
+}
