@@ -51,5 +51,4 @@ impl BusConfig {
             .set("socket.keepalive.enable", "true");
         config
     }
-
 }

@@ -105,7 +105,13 @@ enum Outcome {
 
 impl<H: EventHandler> Consumer<H> {
     /// Joins consumer group `<prefix><name>` on the topics of `streams`.
-    pub fn new(config: &BusConfig, name: &str, streams: &[Stream], pool: PgPool, handler: H) -> Result<Self, ConsumerError> {
+    pub fn new(
+        config: &BusConfig,
+        name: &str,
+        streams: &[Stream],
+        pool: PgPool,
+        handler: H,
+    ) -> Result<Self, ConsumerError> {
         let group = format!("{}{name}", config.topic_prefix);
         let consumer: StreamConsumer = config
             .client()
@@ -123,9 +129,11 @@ impl<H: EventHandler> Consumer<H> {
             .map_err(|source| ConsumerError::Create { group: group.clone(), source })?;
         let topics: Vec<String> = streams.iter().map(|s| s.topic(&config.topic_prefix)).collect();
         let names: Vec<&str> = topics.iter().map(String::as_str).collect();
-        consumer
-            .subscribe(&names)
-            .map_err(|source| ConsumerError::Subscribe { group: group.clone(), topics: topics.clone(), source })?;
+        consumer.subscribe(&names).map_err(|source| ConsumerError::Subscribe {
+            group: group.clone(),
+            topics: topics.clone(),
+            source,
+        })?;
         let metrics = ConsumerMetrics::new(&group);
         Ok(Self { group, pool, consumer, handler, metrics })
     }
@@ -173,11 +181,8 @@ impl<H: EventHandler> Consumer<H> {
 
     /// Applies one message; `None` only when shutdown interrupted a retry.
     async fn process(&self, message: &BorrowedMessage<'_>, shutdown: &CancellationToken) -> Option<Outcome> {
-        let origin = Origin {
-            topic: message.topic().to_owned(),
-            partition: message.partition(),
-            offset: message.offset(),
-        };
+        let origin =
+            Origin { topic: message.topic().to_owned(), partition: message.partition(), offset: message.offset() };
         let bytes = message.payload().unwrap_or_default();
         let event = match Event::decode(bytes) {
             Ok(event) => event,
@@ -284,7 +289,9 @@ impl<H: EventHandler> Consumer<H> {
             Ok(()) => tracing::info!(group = %self.group, "offsets committed"),
             // Nothing handled since the last commit.
             Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
-            Err(error) => tracing::warn!(%error, group = %self.group, "final offset commit failed; the last events will be redelivered"),
+            Err(error) => {
+                tracing::warn!(%error, group = %self.group, "final offset commit failed; the last events will be redelivered")
+            }
         }
     }
 }

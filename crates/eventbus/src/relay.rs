@@ -140,10 +140,8 @@ impl OutboxRelay {
     /// Publishes one batch; 0 when the outbox is empty or another replica holds the relay lock.
     pub async fn publish_batch(&self) -> Result<usize, RelayError> {
         let mut tx = self.pool.begin().await?;
-        let leader: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
-            .bind(RELAY_LOCK)
-            .fetch_one(&mut *tx)
-            .await?;
+        let leader: bool =
+            sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)").bind(RELAY_LOCK).fetch_one(&mut *tx).await?;
         if !leader {
             return Ok(0);
         }
@@ -178,7 +176,9 @@ impl OutboxRelay {
                     .headers(headers);
                 match self.producer.send_result(record) {
                     Ok(delivery) => deliveries.push((id, topic.to_owned(), delivery)),
-                    Err((source, _)) => return Err(RelayError::Publish { outbox_id: id, topic: topic.to_owned(), source }),
+                    Err((source, _)) => {
+                        return Err(RelayError::Publish { outbox_id: id, topic: topic.to_owned(), source });
+                    }
                 }
                 ids.push(id);
             }

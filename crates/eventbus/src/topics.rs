@@ -61,10 +61,8 @@ pub async fn ensure_streams(config: &BusConfig, streams: &[Stream]) -> Result<()
 
 /// Creates the topics that do not exist yet. Existing topics are left untouched.
 pub async fn ensure_topics(config: &BusConfig, topics: &[String]) -> Result<(), TopicError> {
-    let admin: AdminClient<DefaultClientContext> = config
-        .client()
-        .create()
-        .map_err(|source| TopicError::Client { brokers: config.brokers.clone(), source })?;
+    let admin: AdminClient<DefaultClientContext> =
+        config.client().create().map_err(|source| TopicError::Client { brokers: config.brokers.clone(), source })?;
     let new_topics: Vec<_> = topics
         .iter()
         .map(|name| NewTopic::new(name, config.partitions, TopicReplication::Fixed(config.replication)))

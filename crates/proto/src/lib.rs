@@ -83,10 +83,7 @@ mod tests {
 
     #[test]
     fn event_type_is_the_fully_qualified_message_name() {
-        assert_eq!(
-            catalog::v1::PerformancePublished::EVENT_TYPE,
-            "floodgate.catalog.v1.PerformancePublished"
-        );
+        assert_eq!(catalog::v1::PerformancePublished::EVENT_TYPE, "floodgate.catalog.v1.PerformancePublished");
         assert_eq!(payment::v1::PaymentApproved::EVENT_TYPE, "floodgate.payment.v1.PaymentApproved");
     }
 

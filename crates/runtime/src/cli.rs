@@ -29,10 +29,7 @@ impl<C: clap::Args> ServiceCli<C> {
         I: IntoIterator<Item = T>,
         T: Into<std::ffi::OsString> + Clone,
     {
-        let command = Self::command()
-            .name(binary)
-            .about(about)
-            .version(env!("CARGO_PKG_VERSION"));
+        let command = Self::command().name(binary).about(about).version(env!("CARGO_PKG_VERSION"));
         let mut matches = command.try_get_matches_from(args)?;
         Self::from_arg_matches_mut(&mut matches)
     }
@@ -51,11 +48,14 @@ mod tests {
 
     #[test]
     fn serves_by_default_and_migrates_on_request() {
-        let cli = ServiceCli::<Config>::try_parse_for("floodgate-booking", "test", ["floodgate-booking"]).expect("parses");
+        let cli =
+            ServiceCli::<Config>::try_parse_for("floodgate-booking", "test", ["floodgate-booking"]).expect("parses");
         assert_eq!(cli.command, None);
-        let cli = ServiceCli::<Config>::try_parse_for("floodgate-booking", "test", ["floodgate-booking", "migrate"]).expect("parses");
+        let cli = ServiceCli::<Config>::try_parse_for("floodgate-booking", "test", ["floodgate-booking", "migrate"])
+            .expect("parses");
         assert_eq!(cli.command, Some(ServiceCommand::Migrate));
-        let err = ServiceCli::<Config>::try_parse_for("floodgate-booking", "test", ["floodgate-booking", "launch"]).unwrap_err();
+        let err = ServiceCli::<Config>::try_parse_for("floodgate-booking", "test", ["floodgate-booking", "launch"])
+            .unwrap_err();
         assert!(err.to_string().contains("launch"), "{err}");
     }
 }

@@ -91,9 +91,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (number, unit) = s.split_at(split);
-    let n: u64 = number
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration; write e.g. 500ms, 10s, 5m or 1h"))?;
+    let n: u64 = number.parse().map_err(|_| format!("{s:?} is not a duration; write e.g. 500ms, 10s, 5m or 1h"))?;
     let duration = match unit {
         "ms" => Duration::from_millis(n),
         "" | "s" => Duration::from_secs(n),
@@ -199,14 +197,13 @@ mod tests {
 
     #[test]
     fn secrets_are_never_echoed() {
-        let err = TestConfig::try_parse_from(["svc", "--database-url", "mysql://root:hunter2@db/x"])
-            .unwrap_err()
-            .to_string();
+        let err =
+            TestConfig::try_parse_from(["svc", "--database-url", "mysql://root:hunter2@db/x"]).unwrap_err().to_string();
         assert!(err.contains("--database-url"), "{err}");
         assert!(!err.contains("hunter2"), "password leaked into the error: {err}");
 
-        let config = TestConfig::try_parse_from(["svc", "--database-url", "postgres://root:hunter2@db/x"])
-            .expect("valid");
+        let config =
+            TestConfig::try_parse_from(["svc", "--database-url", "postgres://root:hunter2@db/x"]).expect("valid");
         assert!(!format!("{config:?}").contains("hunter2"), "password leaked into Debug");
     }
 

@@ -25,14 +25,10 @@ use floodgate_telemetry::{Metrics, propagation::grpc_server_span};
 use futures::future::BoxFuture;
 use tokio::{net::TcpListener, task::JoinSet};
 use tokio_util::sync::CancellationToken;
-use tonic::{
-    server::NamedService,
-    service::RoutesBuilder,
-    transport::server::TcpIncoming,
-};
+use tonic::{server::NamedService, service::RoutesBuilder, transport::server::TcpIncoming};
 use tonic_health::{ServingStatus, server::HealthReporter};
 
-use crate::{Readiness, admin, config::ServerArgs};
+use crate::{Readiness, admin, config::ServerArgs, rpc_metrics::RpcMetricsLayer};
 
 /// The error a background task ends with.
 pub type TaskError = Box<dyn std::error::Error + Send + Sync>;
@@ -121,19 +117,14 @@ impl std::fmt::Debug for ServiceHost {
 }
 
 impl ServiceHost {
-    /// Binds both listeners (port 0 picks free ports) and sets up health and reflection.
+    /// Binds both listeners (port 0 picks free ports) and sets up health.
     pub async fn bind(service: &'static str, args: &ServerArgs, metrics: Metrics) -> Result<Self, HostError> {
         let grpc = bind("gRPC", args.grpc_addr).await?;
         let admin = bind("admin", args.admin_addr).await?;
 
         let (health, health_service) = tonic_health::server::health_reporter();
-        let reflection = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(floodgate_proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .build_v1()
-            .map_err(HostError::Reflection)?;
         let mut routes = RoutesBuilder::default();
-        routes.add_service(health_service).add_service(reflection);
+        routes.add_service(health_service);
 
         Ok(Self {
             service,
@@ -192,14 +183,18 @@ impl ServiceHost {
         let admin_addr = self.admin_addr();
         let draining = Arc::new(AtomicBool::new(false));
 
+        let mut routes = self.routes;
+        routes.add_service(reflection(&self.grpc_services)?);
+        let routes = routes.routes().prepare();
+        let rpc_metrics = RpcMetricsLayer::new(&self.metrics);
         let stop_grpc = CancellationToken::new();
         let incoming = TcpIncoming::from(self.grpc).with_nodelay(Some(true));
-        let routes = self.routes.routes().prepare();
         let grpc_stop = stop_grpc.clone();
         let mut grpc = tokio::spawn(async move {
             tonic::transport::Server::builder()
                 .trace_fn(grpc_server_span)
                 .timeout(Duration::from_secs(30))
+                .layer(rpc_metrics)
                 .add_routes(routes)
                 .serve_with_incoming_shutdown(incoming, grpc_stop.cancelled_owned())
                 .await
@@ -214,9 +209,7 @@ impl ServiceHost {
         });
         let admin_stop = stop_admin.clone();
         let admin = tokio::spawn(async move {
-            axum::serve(self.admin, admin_router)
-                .with_graceful_shutdown(admin_stop.cancelled_owned())
-                .await
+            axum::serve(self.admin, admin_router).with_graceful_shutdown(admin_stop.cancelled_owned()).await
         });
 
         let stop_tasks = CancellationToken::new();
@@ -268,7 +261,9 @@ impl ServiceHost {
             while let Some(joined) = running.join_next().await {
                 match joined {
                     Ok((_, Ok(()))) => {}
-                    Ok((name, Err(error))) => tracing::warn!(task = name, %error, "background task failed while stopping"),
+                    Ok((name, Err(error))) => {
+                        tracing::warn!(task = name, %error, "background task failed while stopping")
+                    }
                     Err(error) => tracing::warn!(%error, "background task panicked while stopping"),
                 }
             }
@@ -288,6 +283,24 @@ impl ServiceHost {
         tracing::info!(service = self.service, "stopped");
         fault.map_or(Ok(()), Err)
     }
+}
+
+/// Reflection that advertises exactly the services this process serves (the descriptor set
+/// holds every Floodgate contract; most are served elsewhere).
+fn reflection(
+    served: &[&'static str],
+) -> Result<
+    tonic_reflection::server::v1::ServerReflectionServer<impl tonic_reflection::server::v1::ServerReflection>,
+    HostError,
+> {
+    let mut builder = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(floodgate_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .with_service_name("grpc.health.v1.Health");
+    for name in served {
+        builder = builder.with_service_name(*name);
+    }
+    builder.build_v1().map_err(HostError::Reflection)
 }
 
 async fn bind(which: &'static str, addr: SocketAddr) -> Result<TcpListener, HostError> {

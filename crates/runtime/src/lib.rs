@@ -8,6 +8,7 @@ mod cli;
 pub mod config;
 mod host;
 mod readiness;
+mod rpc_metrics;
 mod service;
 mod shutdown;
 

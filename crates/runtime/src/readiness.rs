@@ -54,13 +54,7 @@ impl Readiness {
     pub fn add_postgres(&mut self, pool: sqlx::PgPool) -> &mut Self {
         self.add("postgres", move || {
             let pool = pool.clone();
-            async move {
-                sqlx::query("SELECT 1")
-                    .execute(&pool)
-                    .await
-                    .map(drop)
-                    .map_err(|e| CheckError(e.to_string()))
-            }
+            async move { sqlx::query("SELECT 1").execute(&pool).await.map(drop).map_err(|e| CheckError(e.to_string())) }
         })
     }
 
@@ -70,10 +64,8 @@ impl Readiness {
             let url = url.clone();
             async move {
                 let client = redis::Client::open(url.expose_secret()).map_err(|e| CheckError(e.to_string()))?;
-                let mut conn = client
-                    .get_multiplexed_async_connection()
-                    .await
-                    .map_err(|e| CheckError(e.to_string()))?;
+                let mut conn =
+                    client.get_multiplexed_async_connection().await.map_err(|e| CheckError(e.to_string()))?;
                 redis::cmd("PING")
                     .query_async::<String>(&mut conn)
                     .await
@@ -126,9 +118,7 @@ mod tests {
     #[tokio::test]
     async fn reports_every_check_by_name() {
         let mut readiness = Readiness::new();
-        readiness
-            .add("ok", || async { Ok(()) })
-            .add("down", || async { Err(CheckError("connection refused".into())) });
+        readiness.add("ok", || async { Ok(()) }).add("down", || async { Err(CheckError("connection refused".into())) });
         let results = readiness.run().await;
         assert_eq!(results.len(), 2);
         assert_eq!(results[0], CheckResult { name: "ok", result: Ok(()) });

@@ -86,10 +86,8 @@ impl Telemetry {
         opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
         let resource = Resource::builder().with_service_name(config.service_name).build();
 
-        let filter = EnvFilter::try_new(&config.log_filter).map_err(|source| TelemetryError::LogFilter {
-            filter: config.log_filter.clone(),
-            source,
-        })?;
+        let filter = EnvFilter::try_new(&config.log_filter)
+            .map_err(|source| TelemetryError::LogFilter { filter: config.log_filter.clone(), source })?;
         let json = match config.log_format {
             LogFormat::Json => true,
             LogFormat::Pretty => false,
@@ -149,10 +147,7 @@ fn otlp_tracer_provider(endpoint: &str, resource: Resource) -> Result<SdkTracerP
         .with_endpoint(endpoint)
         .build()
         .map_err(|source| TelemetryError::Otlp { endpoint: endpoint.to_owned(), source })?;
-    Ok(SdkTracerProvider::builder()
-        .with_batch_exporter(exporter)
-        .with_resource(resource)
-        .build())
+    Ok(SdkTracerProvider::builder().with_batch_exporter(exporter).with_resource(resource).build())
 }
 
 #[cfg(test)]

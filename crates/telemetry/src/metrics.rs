@@ -37,10 +37,7 @@ impl Metrics {
             .with_registry(registry.clone())
             .build()
             .map_err(TelemetryError::Prometheus)?;
-        let provider = SdkMeterProvider::builder()
-            .with_reader(exporter)
-            .with_resource(resource)
-            .build();
+        let provider = SdkMeterProvider::builder().with_reader(exporter).with_resource(resource).build();
         Ok(Self { registry, provider: Arc::new(provider) })
     }
 

@@ -37,7 +37,10 @@ pub struct TestRedis {
 
 impl TestRedis {
     pub fn new() -> anyhow::Result<Self> {
-        Ok(Self { url: test_env("FLOODGATE_TEST_REDIS_URL")?, prefix: format!("test:{}:", uuid::Uuid::new_v4().simple()) })
+        Ok(Self {
+            url: test_env("FLOODGATE_TEST_REDIS_URL")?,
+            prefix: format!("test:{}:", uuid::Uuid::new_v4().simple()),
+        })
     }
 }
 

@@ -114,10 +114,8 @@ fn parse_listening(line: &str) -> Option<Announcement> {
 /// A workspace binary beside the running test executable (`target/<profile>/deps/..`).
 pub fn binary_path(binary: &str) -> anyhow::Result<PathBuf> {
     let exe = std::env::current_exe()?;
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .context("test executable is not under target/<profile>/deps")?;
+    let profile_dir =
+        exe.parent().and_then(Path::parent).context("test executable is not under target/<profile>/deps")?;
     let path = profile_dir.join(binary);
     anyhow::ensure!(
         path.exists(),

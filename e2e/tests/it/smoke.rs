@@ -35,7 +35,8 @@ async fn five_services_start_serve_health_pass_an_event_and_stop_cleanly() -> an
         let text = metrics.text().await?;
         assert!(text.contains(&format!("service_name=\"{service}\"")), "{service} metrics: {text}");
 
-        let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", process.listening.grpc))?.connect().await?;
+        let channel =
+            tonic::transport::Endpoint::from_shared(format!("http://{}", process.listening.grpc))?.connect().await?;
         let mut health = HealthClient::new(channel);
         let status = health.check(HealthCheckRequest { service: String::new() }).await?.into_inner().status();
         assert_eq!(status, ServingStatus::Serving, "{service} gRPC health");
@@ -53,11 +54,8 @@ async fn five_services_start_serve_health_pass_an_event_and_stop_cleanly() -> an
     assert_eq!(missing.status(), 404);
     let body: serde_json::Value = missing.json().await?;
     assert_eq!(body["code"], "NOT_FOUND");
-    let huge = http
-        .post(format!("{}/v1/platform/status", platform.gateway_http))
-        .body(vec![b'x'; 128 * 1024])
-        .send()
-        .await?;
+    let huge =
+        http.post(format!("{}/v1/platform/status", platform.gateway_http)).body(vec![b'x'; 128 * 1024]).send().await?;
     assert_eq!(huge.status(), 413);
     assert_eq!(huge.json::<serde_json::Value>().await?["code"], "BODY_TOO_LARGE");
     let wrong_method = http.delete(format!("{}/v1/platform/status", platform.gateway_http)).send().await?;
@@ -65,7 +63,12 @@ async fn five_services_start_serve_health_pass_an_event_and_stop_cleanly() -> an
     assert_eq!(wrong_method.json::<serde_json::Value>().await?["code"], "METHOD_NOT_ALLOWED");
 
     // Catalog commits an event to its outbox; booking's consumer applies it through its inbox.
-    let bus = BusConfig { brokers: platform.broker.brokers.clone(), topic_prefix: platform.broker.topic_prefix.clone(), partitions: 3, replication: 1 };
+    let bus = BusConfig {
+        brokers: platform.broker.brokers.clone(),
+        topic_prefix: platform.broker.topic_prefix.clone(),
+        partitions: 3,
+        replication: 1,
+    };
     let performance_id = uuid::Uuid::now_v7().to_string();
     let published = PerformancePublished {
         performance: Some(Performance { performance_id: performance_id.clone(), ..Default::default() }),

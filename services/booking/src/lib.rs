@@ -37,9 +37,9 @@ pub async fn build(config: Config, metrics: Metrics) -> Result<ServiceApp, Start
     migrate(&config).await?;
     let pool = config.database.pool()?;
     let mut app = ServiceApp::new(ServiceHost::bind(SERVICE, &config.server, metrics).await?);
-    app.host.readiness_mut().add_postgres(pool.clone())
-        .add_redis(config.redis.redis_url.clone());
-    let participation = Participation { service: SERVICE, produces: Stream::Booking, consumes: CONSUMES, handler: BookingEvents };
+    app.host.readiness_mut().add_postgres(pool.clone()).add_redis(config.redis.redis_url.clone());
+    let participation =
+        Participation { service: SERVICE, produces: Stream::Booking, consumes: CONSUMES, handler: BookingEvents };
     floodgate_eventbus::join(&mut app, &(&config.bus).into(), &pool, participation).await?;
     Ok(app)
 }

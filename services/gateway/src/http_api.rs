@@ -40,9 +40,8 @@ pub fn router(state: ApiState) -> Router {
 /// Whether every upstream service answers gRPC health with SERVING.
 async fn platform_status(State(state): State<ApiState>) -> Response {
     let results = state.upstreams.health().await;
-    let all_serving = results
-        .iter()
-        .all(|(_, r)| matches!(r, Ok(tonic_health::pb::health_check_response::ServingStatus::Serving)));
+    let all_serving =
+        results.iter().all(|(_, r)| matches!(r, Ok(tonic_health::pb::health_check_response::ServingStatus::Serving)));
     let services: Vec<_> = results
         .iter()
         .map(|(name, result)| match result {
@@ -75,8 +74,5 @@ async fn envelope_for_layer_errors(response: Response) -> Response {
 }
 
 fn is_json(response: &Response) -> bool {
-    response
-        .headers()
-        .get(http::header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"))
+    response.headers().get(http::header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"))
 }

@@ -10,7 +10,11 @@ async fn main() -> ExitCode {
     let cli = ServiceCli::<Config>::parse_for(BINARY, ABOUT);
     let server = cli.config.server.clone();
     match cli.command {
-        Some(ServiceCommand::Migrate) => floodgate_runtime::run_once(SERVICE, &server, floodgate_gateway::migrate(&cli.config)).await,
-        None => floodgate_runtime::serve(SERVICE, &server, |metrics| floodgate_gateway::build(cli.config, metrics)).await,
+        Some(ServiceCommand::Migrate) => {
+            floodgate_runtime::run_once(SERVICE, &server, floodgate_gateway::migrate(&cli.config)).await
+        }
+        None => {
+            floodgate_runtime::serve(SERVICE, &server, |metrics| floodgate_gateway::build(cli.config, metrics)).await
+        }
     }
 }

@@ -38,7 +38,8 @@ pub async fn build(config: Config, metrics: Metrics) -> Result<ServiceApp, Start
     let pool = config.database.pool()?;
     let mut app = ServiceApp::new(ServiceHost::bind(SERVICE, &config.server, metrics).await?);
     app.host.readiness_mut().add_postgres(pool.clone());
-    let participation = Participation { service: SERVICE, produces: Stream::Payment, consumes: CONSUMES, handler: PaymentEvents };
+    let participation =
+        Participation { service: SERVICE, produces: Stream::Payment, consumes: CONSUMES, handler: PaymentEvents };
     floodgate_eventbus::join(&mut app, &(&config.bus).into(), &pool, participation).await?;
     Ok(app)
 }

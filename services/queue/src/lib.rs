@@ -30,9 +30,6 @@ pub async fn build(config: Config, metrics: Metrics) -> Result<ServiceApp, Start
     let bus = floodgate_eventbus::BusConfig::from(&config.bus);
     topics::ensure_streams(&bus, &[&[Stream::Queue], CONSUMES].concat()).await.map_err(StartError::bus)?;
     let mut app = ServiceApp::new(ServiceHost::bind(SERVICE, &config.server, metrics).await?);
-    app.host
-        .readiness_mut()
-        .add_redis(config.redis.redis_url.clone())
-        .add_kafka(bus.brokers.clone());
+    app.host.readiness_mut().add_redis(config.redis.redis_url.clone()).add_kafka(bus.brokers.clone());
     Ok(app)
 }

@@ -28,7 +28,8 @@ async fn a_failing_handler_is_retried_and_its_event_applied_once() -> anyhow::Re
     })
     .await?;
     assert_eq!(recorder.calls.load(Ordering::SeqCst), 3 + 4, "four failed attempts, then one each");
-    let order: Vec<i32> = sqlx::query_scalar("SELECT n FROM received ORDER BY seq").fetch_all(&consumer_db.pool).await?;
+    let order: Vec<i32> =
+        sqlx::query_scalar("SELECT n FROM received ORDER BY seq").fetch_all(&consumer_db.pool).await?;
     assert_eq!(order, vec![0, 1, 2], "retries kept the order");
     stop.cancel();
     running.await??;
@@ -86,7 +87,8 @@ async fn a_poison_message_is_dead_lettered_and_the_next_event_still_applied() ->
     OutboxRelay::new(producer_db.pool.clone(), &config)?.drain().await?;
 
     let stop = CancellationToken::new();
-    let consumer = Consumer::new(&config, "booking", &[Stream::Catalog], consumer_db.pool.clone(), Recorder::default())?;
+    let consumer =
+        Consumer::new(&config, "booking", &[Stream::Catalog], consumer_db.pool.clone(), Recorder::default())?;
     let running = tokio::spawn(consumer.run(stop.clone()));
     eventually(Duration::from_secs(60), "the good event applied", || async {
         Ok((support::received_count(&consumer_db).await? == 1).then_some(()))

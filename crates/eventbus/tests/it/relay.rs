@@ -63,7 +63,8 @@ async fn killed_relay_restarts_and_every_event_arrives_once_in_key_order() -> an
     let delivered = support::messages_in_topic(&config, &topic).await?;
     assert!(delivered >= i64::from(N) + 20, "expected at least {} messages on the topic, found {delivered}", N + 20);
     let applied = support::received_count(&consumer_db).await?;
-    let distinct: i64 = sqlx::query_scalar("SELECT count(DISTINCT event_id) FROM received").fetch_one(&consumer_db.pool).await?;
+    let distinct: i64 =
+        sqlx::query_scalar("SELECT count(DISTINCT event_id) FROM received").fetch_one(&consumer_db.pool).await?;
     assert_eq!((applied, distinct), (i64::from(N), i64::from(N)), "each event applied exactly once");
 
     // Per key, events were applied in the order they were written.

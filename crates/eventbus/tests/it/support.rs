@@ -13,7 +13,8 @@ use sqlx::PgConnection;
 
 pub async fn bus() -> anyhow::Result<BusConfig> {
     let broker = TestBroker::new()?;
-    let config = BusConfig { brokers: broker.brokers, topic_prefix: broker.topic_prefix, partitions: 3, replication: 1 };
+    let config =
+        BusConfig { brokers: broker.brokers, topic_prefix: broker.topic_prefix, partitions: 3, replication: 1 };
     topics::ensure_topics(&config, &[Stream::Catalog.topic(&config.topic_prefix)]).await?;
     Ok(config)
 }
@@ -62,11 +63,7 @@ pub struct Recorder {
 impl EventHandler for Recorder {
     async fn handle(&self, tx: &mut PgConnection, event: &Event) -> Result<(), HandlerError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
-        if self
-            .failures
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| left.checked_sub(1))
-            .is_ok()
-        {
+        if self.failures.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| left.checked_sub(1)).is_ok() {
             return Err(HandlerError::Retry("injected failure".into()));
         }
         let payload = event.payload::<PerformanceCancelled>()?;
@@ -86,7 +83,9 @@ pub async fn received_count(db: &TestDatabase) -> anyhow::Result<i64> {
 }
 
 pub async fn unpublished(db: &TestDatabase) -> anyhow::Result<i64> {
-    Ok(sqlx::query_scalar("SELECT count(*) FROM eventbus.outbox WHERE published_at IS NULL").fetch_one(&db.pool).await?)
+    Ok(sqlx::query_scalar("SELECT count(*) FROM eventbus.outbox WHERE published_at IS NULL")
+        .fetch_one(&db.pool)
+        .await?)
 }
 
 /// How many messages the topic holds in all (high − low watermark over its partitions).
