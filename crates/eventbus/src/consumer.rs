@@ -68,7 +68,7 @@ pub enum ConsumerError {
         group: String,
         topics: Vec<String>,
         #[source]
-        source: KafkaError,
+        source: Box<KafkaError>,
     },
 }
 
@@ -132,7 +132,7 @@ impl<H: EventHandler> Consumer<H> {
         consumer.subscribe(&names).map_err(|source| ConsumerError::Subscribe {
             group: group.clone(),
             topics: topics.clone(),
-            source,
+            source: Box::new(source),
         })?;
         let metrics = ConsumerMetrics::new(&group);
         Ok(Self { group, pool, consumer, handler, metrics })

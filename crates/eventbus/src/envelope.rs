@@ -165,7 +165,7 @@ mod tests {
     #[test]
     fn a_payload_of_another_type_is_refused_by_name() {
         let event = Event::new("booking", "k", &order_placed(), Utc::now());
-        let err = event.payload::<PerformanceCancelled>().unwrap_err();
+        let err = event.payload::<PerformanceCancelled>().expect_err("must be rejected");
         assert_eq!(
             err,
             EnvelopeError::WrongType {

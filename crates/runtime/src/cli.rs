@@ -55,7 +55,7 @@ mod tests {
             .expect("parses");
         assert_eq!(cli.command, Some(ServiceCommand::Migrate));
         let err = ServiceCli::<Config>::try_parse_for("floodgate-booking", "test", ["floodgate-booking", "launch"])
-            .unwrap_err();
+            .expect_err("must be rejected");
         assert!(err.to_string().contains("launch"), "{err}");
     }
 }

@@ -160,7 +160,7 @@ mod tests {
         assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
         assert_eq!(parse_duration("7"), Ok(Duration::from_secs(7)));
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
-        assert!(parse_duration("10 parsecs").unwrap_err().contains("parsecs"));
+        assert!(parse_duration("10 parsecs").expect_err("must be rejected").contains("parsecs"));
         assert!(parse_duration("soon").is_err());
     }
 
@@ -189,7 +189,7 @@ mod tests {
             "--database-url",
             "postgres://x@127.0.0.1/db",
         ])
-        .unwrap_err()
+        .expect_err("must be rejected")
         .to_string();
         assert!(err.contains("--grpc-addr"), "{err}");
         assert!(err.contains("not-an-address"), "{err}");
@@ -197,8 +197,9 @@ mod tests {
 
     #[test]
     fn secrets_are_never_echoed() {
-        let err =
-            TestConfig::try_parse_from(["svc", "--database-url", "mysql://root:hunter2@db/x"]).unwrap_err().to_string();
+        let err = TestConfig::try_parse_from(["svc", "--database-url", "mysql://root:hunter2@db/x"])
+            .expect_err("must be rejected")
+            .to_string();
         assert!(err.contains("--database-url"), "{err}");
         assert!(!err.contains("hunter2"), "password leaked into the error: {err}");
 
@@ -216,7 +217,7 @@ mod tests {
             "--database-max-connections",
             "0",
         ])
-        .unwrap_err()
+        .expect_err("must be rejected")
         .to_string();
         assert!(err.contains("--database-max-connections"), "{err}");
     }

@@ -128,7 +128,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_hung_dependency_fails_its_check_at_the_deadline() {
         let mut readiness = Readiness::new();
-        readiness.add("hung", || futures::future::pending());
+        readiness.add("hung", futures::future::pending);
         let results = readiness.run().await;
         assert!(results[0].result.is_err());
     }

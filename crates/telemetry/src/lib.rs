@@ -158,7 +158,7 @@ mod tests {
     fn log_format_parses_known_values_and_names_the_bad_one() {
         assert_eq!("json".parse::<LogFormat>(), Ok(LogFormat::Json));
         assert_eq!("pretty".parse::<LogFormat>(), Ok(LogFormat::Pretty));
-        let err = "yaml".parse::<LogFormat>().unwrap_err();
+        let err = "yaml".parse::<LogFormat>().expect_err("must be rejected");
         assert!(err.contains("\"yaml\""), "{err}");
     }
 }

@@ -62,7 +62,7 @@ async fn ensure_template(server: &str, migrators: &[&Migrator]) -> anyhow::Resul
     let template = template_name(migrators);
     let mut admin = PgConnection::connect(server).await?;
     // Many tests start at once; one of them builds the template, the others wait on the lock.
-    let lock = i64::from_str_radix(&template["template_".len()..], 16).unwrap_or(0) as i64;
+    let lock = i64::from_str_radix(&template["template_".len()..], 16).unwrap_or(0);
     sqlx::query("SELECT pg_advisory_lock($1)").bind(lock).execute(&mut admin).await?;
     let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
         .bind(&template)
