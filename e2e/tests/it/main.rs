@@ -1,5 +1,6 @@
 //! End-to-end tests: the five services started as processes, exactly as `./floodgate up` runs
 //! them, against the test servers `./floodgate test` starts.
 
+mod consistency;
 mod platform;
 mod smoke;
