@@ -60,8 +60,9 @@ async fn killed_relay_restarts_and_every_event_arrives_once_in_key_order() -> an
 
     // Duplicates really reached the topic, and the inbox absorbed them.
     let topic = Stream::Catalog.topic(&config.topic_prefix);
-    let delivered = support::messages_in_topic(&config, &topic).await?;
-    assert!(delivered >= i64::from(N) + 20, "expected at least {} messages on the topic, found {delivered}", N + 20);
+    let (messages, distinct) = support::read_topic(&config, &topic, N as usize).await?;
+    assert_eq!(distinct, N as usize, "every event is on the topic");
+    assert!(messages >= N as usize + 20, "expected at least {} messages on the topic, found {messages}", N + 20);
     let applied = support::received_count(&consumer_db).await?;
     let distinct: i64 =
         sqlx::query_scalar("SELECT count(DISTINCT event_id) FROM received").fetch_one(&consumer_db.pool).await?;

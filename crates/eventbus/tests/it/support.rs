@@ -1,8 +1,11 @@
 //! Shared set-up: a bus config on a unique prefix, events to publish, a recording handler.
 
-use std::sync::{
-    Arc,
-    atomic::{AtomicU32, Ordering},
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU32, Ordering},
+    },
+    time::Duration,
 };
 
 use chrono::Utc;
@@ -88,20 +91,41 @@ pub async fn unpublished(db: &TestDatabase) -> anyhow::Result<i64> {
         .await?)
 }
 
-/// How many messages the topic holds in all (high − low watermark over its partitions).
-pub async fn messages_in_topic(config: &BusConfig, topic: &str) -> anyhow::Result<i64> {
-    use rdkafka::consumer::{BaseConsumer, Consumer as _};
+/// Reads the whole topic from the beginning until it has seen `expected` distinct events and
+/// then a second of silence; returns (messages, distinct event ids).
+pub async fn read_topic(config: &BusConfig, topic: &str, expected: usize) -> anyhow::Result<(usize, usize)> {
+    use rdkafka::{
+        Message as _, Offset, TopicPartitionList,
+        consumer::{BaseConsumer, Consumer as _},
+    };
     let brokers = config.brokers.clone();
     let topic = topic.to_owned();
     let partitions = config.partitions;
     tokio::task::spawn_blocking(move || {
-        let consumer: BaseConsumer = rdkafka::ClientConfig::new().set("bootstrap.servers", &brokers).create()?;
-        let mut total = 0;
+        let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+            .set("bootstrap.servers", &brokers)
+            .set("group.id", format!("{topic}.reader"))
+            .set("enable.auto.commit", "false")
+            .create()?;
+        let mut assignment = TopicPartitionList::new();
         for partition in 0..partitions {
-            let (low, high) = consumer.fetch_watermarks(&topic, partition, std::time::Duration::from_secs(5))?;
-            total += high - low;
+            assignment.add_partition_offset(&topic, partition, Offset::Beginning)?;
         }
-        Ok(total)
+        consumer.assign(&assignment)?;
+        let (mut messages, mut ids) = (0, std::collections::HashSet::new());
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while std::time::Instant::now() < deadline {
+            match consumer.poll(Duration::from_secs(1)) {
+                Some(message) => {
+                    let message = message?;
+                    ids.insert(Event::decode(message.payload().unwrap_or_default())?.id);
+                    messages += 1;
+                }
+                None if ids.len() >= expected => break,
+                None => {}
+            }
+        }
+        Ok((messages, ids.len()))
     })
     .await?
 }
