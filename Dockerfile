@@ -21,7 +21,8 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 floodgate
 COPY --from=build /out/floodgate-${SERVICE} /usr/local/bin/floodgate-service
-USER floodgate
+# Numeric, so Kubernetes can verify runAsNonRoot.
+USER 10001
 # Same defaults as deploy/: gRPC on 50051, admin (/healthz, /readyz, /metrics) on 9100.
 ENV FLOODGATE_GRPC_ADDR=0.0.0.0:50051 \
     FLOODGATE_ADMIN_ADDR=0.0.0.0:9100 \

@@ -132,6 +132,55 @@ mod tests {
         assert_eq!(back.span().span_context().span_id(), span_context.span_id());
     }
 
+    /// Runs `body` under a subscriber that records spans into OpenTelemetry, like production.
+    fn with_otel_subscriber<T>(body: impl FnOnce() -> T) -> T {
+        use opentelemetry::trace::TracerProvider as _;
+        use tracing_subscriber::layer::SubscriberExt as _;
+        opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+        let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+        let subscriber =
+            tracing_subscriber::registry().with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+        tracing::subscriber::with_default(subscriber, body)
+    }
+
+    const REMOTE: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+    #[test]
+    fn an_adopted_remote_parent_is_what_the_next_hop_receives() {
+        let outgoing = with_otel_subscriber(|| {
+            let span = tracing::info_span!("handle");
+            TraceHeaders { traceparent: REMOTE.into(), tracestate: String::new() }.adopt(&span);
+            let _entered = span.enter();
+            TraceHeaders::current()
+        });
+        // Same trace, new span id: this process's span is the child.
+        assert!(outgoing.traceparent.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"), "{outgoing:?}");
+        assert!(!outgoing.traceparent.contains("00f067aa0ba902b7"), "{outgoing:?}");
+    }
+
+    #[test]
+    fn grpc_calls_carry_the_current_trace_in_metadata() {
+        use tonic::service::Interceptor as _;
+        let request = with_otel_subscriber(|| {
+            let span = tracing::info_span!("client");
+            TraceHeaders { traceparent: REMOTE.into(), tracestate: String::new() }.adopt(&span);
+            let _entered = span.enter();
+            TraceContextInterceptor.call(tonic::Request::new(())).expect("interceptor never fails")
+        });
+        let sent = request.metadata().get("traceparent").and_then(|v| v.to_str().ok()).unwrap_or_default();
+        assert!(sent.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"), "{sent:?}");
+
+        // And the server side turns it back into the parent of its span.
+        let mut http_request = http::Request::new(());
+        *http_request.headers_mut() = request.metadata().clone().into_headers();
+        let server_trace = with_otel_subscriber(|| {
+            let span = grpc_server_span(&http_request);
+            let _entered = span.enter();
+            TraceHeaders::current()
+        });
+        assert!(server_trace.traceparent.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"), "{server_trace:?}");
+    }
+
     #[test]
     fn empty_or_malformed_headers_give_no_parent() {
         opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());

@@ -1,4 +1,4 @@
-//! docker-compose.yml, the Dockerfile and `./floodgate` configure the same binaries; they must
+//! docker-compose.yml, the Dockerfile, deploy/ and `./floodgate` configure the same binaries; they must
 //! agree with what those binaries accept. Each service's accepted environment variables come from
 //! its own clap definition, so a renamed flag fails here rather than on a user's machine.
 
@@ -135,5 +135,40 @@ fn the_gateway_is_pointed_at_every_other_service_in_both() {
         let url = gateway[var.as_str()].as_str().unwrap_or_default();
         assert!(url.contains(&format!("//{upstream}:")), "compose {var} = {url:?}");
         assert!(local.contains_key(&var), "./floodgate sets no {var}");
+    }
+}
+
+/// The shared `floodgate-env` ConfigMap's variable names, from the kustomize base.
+fn kustomize_configmap_env() -> BTreeSet<String> {
+    let text = std::fs::read_to_string(repo().join("deploy/base/kustomization.yaml")).expect("kustomization");
+    let doc = YamlLoader::load_from_str(&text).expect("valid YAML").remove(0);
+    doc["configMapGenerator"][0]["literals"]
+        .as_vec()
+        .expect("literals")
+        .iter()
+        .filter_map(|l| l.as_str()?.split_once('=').map(|(k, _)| k.to_owned()))
+        .collect()
+}
+
+#[test]
+fn kubernetes_runs_every_service_with_variables_its_binary_accepts() {
+    let shared = kustomize_configmap_env();
+    for service in SERVICES {
+        let text = std::fs::read_to_string(repo().join(format!("deploy/base/{service}.yaml"))).expect("manifest");
+        let docs = YamlLoader::load_from_str(&text).expect("valid YAML");
+        let deployment = docs.iter().find(|d| d["kind"].as_str() == Some("Deployment")).expect("a Deployment");
+        let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+        assert_eq!(container["name"].as_str(), Some(service));
+        let own: BTreeSet<String> = container["env"]
+            .as_vec()
+            .map(|env| env.iter().filter_map(|e| e["name"].as_str().map(str::to_owned)).collect())
+            .unwrap_or_default();
+
+        let (accepted, required) = accepted_env(service);
+        let given: BTreeSet<String> = own.union(&shared).cloned().collect();
+        let unknown: Vec<_> = given.difference(&accepted).collect();
+        assert!(unknown.is_empty(), "deploy/ gives {service} variables it does not read: {unknown:?}");
+        let missing: Vec<_> = required.difference(&given).collect();
+        assert!(missing.is_empty(), "deploy/ does not give {service} its required {missing:?}");
     }
 }
