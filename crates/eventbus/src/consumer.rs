@@ -267,7 +267,7 @@ impl<H: EventHandler> Consumer<H> {
             .bind(origin.partition)
             .bind(origin.offset)
             .bind(event.map(|e| e.id))
-            .bind(error_chain(error))
+            .bind(floodgate_telemetry::error_chain(error))
             .bind(bytes)
             .execute(&self.pool)
             .await;
@@ -294,18 +294,6 @@ impl<H: EventHandler> Consumer<H> {
             }
         }
     }
-}
-
-/// `error: cause: cause` — the whole source chain on one line.
-fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[derive(Clone)]
@@ -337,19 +325,5 @@ impl ConsumerMetrics {
                 KeyValue::new("outcome", outcome),
             ],
         );
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_error_chain_keeps_every_cause() {
-        let inner = std::io::Error::other("connection reset");
-        let outer = crate::RelayError::Database(sqlx::Error::Io(inner));
-        let text = error_chain(&outer);
-        assert!(text.starts_with("outbox database error"), "{text}");
-        assert!(text.contains("connection reset"), "{text}");
     }
 }

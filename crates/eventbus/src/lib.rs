@@ -37,10 +37,15 @@ static MIGRATOR: LazyLock<sqlx::migrate::Migrator> = LazyLock::new(|| {
     migrator
 });
 
-/// Creates or updates the `eventbus` schema (outbox, inbox, dead letters) in a service database.
-/// Safe to run concurrently from several replicas: sqlx takes an advisory lock.
-pub async fn migrate(pool: &sqlx::PgPool) -> Result<(), sqlx::migrate::MigrateError> {
-    MIGRATOR.run(pool).await
+/// Migrates a service database: first the `eventbus` schema (outbox, inbox, dead letters), then
+/// the service's own migrations. Safe to run concurrently from several replicas: sqlx takes an
+/// advisory lock.
+pub async fn migrate(
+    pool: &sqlx::PgPool,
+    service: &sqlx::migrate::Migrator,
+) -> Result<(), sqlx::migrate::MigrateError> {
+    MIGRATOR.run(pool).await?;
+    service.run(pool).await
 }
 
 /// The bus migrator, for test kits that build template databases.

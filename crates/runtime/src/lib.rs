@@ -15,5 +15,5 @@ mod shutdown;
 pub use cli::{ServiceCli, ServiceCommand};
 pub use host::{BackgroundTasks, HostError, ServiceHost, TaskError};
 pub use readiness::{CheckError, Readiness};
-pub use service::{ServiceApp, StartError, run_once, serve};
+pub use service::{Service, ServiceApp, StartError, main};
 pub use shutdown::shutdown_on_signal;

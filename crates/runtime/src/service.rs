@@ -3,10 +3,12 @@
 
 use std::process::ExitCode;
 
-use floodgate_telemetry::{Metrics, Telemetry};
+use floodgate_telemetry::{Metrics, Telemetry, error_chain};
 use tokio_util::sync::CancellationToken;
 
-use crate::{BackgroundTasks, HostError, ServiceHost, config::ServerArgs, shutdown_on_signal};
+use crate::{
+    BackgroundTasks, HostError, ServiceCli, ServiceCommand, ServiceHost, config::ServerArgs, shutdown_on_signal,
+};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -51,27 +53,42 @@ impl ServiceApp {
     }
 }
 
-/// Runs a service until SIGTERM/SIGINT. `build` gets the metrics handle `/metrics` renders.
-pub async fn serve<F, Fut>(service: &'static str, server: &ServerArgs, build: F) -> ExitCode
-where
-    F: FnOnce(Metrics) -> Fut,
-    Fut: Future<Output = Result<ServiceApp, StartError>>,
-{
-    run_with_telemetry(service, server, |metrics| async move {
-        let shutdown = shutdown_on_signal().map_err(StartError::Signal)?;
-        let app = build(metrics).await?;
-        app.run(shutdown).await?;
-        Ok(())
-    })
-    .await
+/// What a Floodgate service binary is: its names, its configuration, how to migrate its database
+/// and how to build it. `main` is then `floodgate_runtime::main::<TheService>()`.
+pub trait Service {
+    /// Short name: logs, metrics, consumer groups ("booking").
+    const NAME: &'static str;
+    /// The binary ("floodgate-booking").
+    const BINARY: &'static str;
+    /// One line for `--help`.
+    const ABOUT: &'static str;
+    type Config: clap::Args + Send + 'static;
+
+    fn server(config: &Self::Config) -> &ServerArgs;
+    /// Applies the service's migrations (a no-op for services without a database).
+    fn migrate(config: &Self::Config) -> impl Future<Output = Result<(), StartError>> + Send;
+    /// Binds listeners and prepares background tasks; the host runs them.
+    fn build(config: Self::Config, metrics: Metrics) -> impl Future<Output = Result<ServiceApp, StartError>> + Send;
 }
 
-/// Runs a one-off command (e.g. `migrate`) with telemetry, reporting failure the same way.
-pub async fn run_once<Fut>(service: &'static str, server: &ServerArgs, command: Fut) -> ExitCode
-where
-    Fut: Future<Output = Result<(), StartError>>,
-{
-    run_with_telemetry(service, server, |_| command).await
+/// The whole life of a service process: parse the command line (serve, or `migrate`), install
+/// telemetry and the SIGTERM/SIGINT handler, build, run, and exit with one clear message.
+pub async fn main<S: Service>() -> ExitCode {
+    let cli = ServiceCli::<S::Config>::parse_for(S::BINARY, S::ABOUT);
+    let server = S::server(&cli.config).clone();
+    let config = cli.config;
+    run_with_telemetry(S::NAME, &server, |metrics| async move {
+        match cli.command {
+            Some(ServiceCommand::Migrate) => S::migrate(&config).await,
+            None => {
+                let shutdown = shutdown_on_signal().map_err(StartError::Signal)?;
+                let app = S::build(config, metrics).await?;
+                app.run(shutdown).await?;
+                Ok(())
+            }
+        }
+    })
+    .await
 }
 
 async fn run_with_telemetry<F, Fut>(service: &'static str, server: &ServerArgs, body: F) -> ExitCode
@@ -82,7 +99,7 @@ where
     let telemetry = match Telemetry::init(&server.telemetry(service)) {
         Ok(telemetry) => telemetry,
         Err(error) => {
-            eprintln!("floodgate-{service}: {}", chain(&error));
+            eprintln!("floodgate-{service}: {}", error_chain(&error));
             return ExitCode::from(2);
         }
     };
@@ -90,23 +107,11 @@ where
     let code = match &result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            tracing::error!(error = %chain(error), "floodgate-{service} failed");
-            eprintln!("floodgate-{service}: {}", chain(error));
+            tracing::error!(error = %error_chain(error), "floodgate-{service} failed");
+            eprintln!("floodgate-{service}: {}", error_chain(error));
             ExitCode::FAILURE
         }
     };
     telemetry.shutdown();
     code
-}
-
-/// `error: cause: cause`.
-fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

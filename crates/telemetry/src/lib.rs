@@ -140,6 +140,19 @@ impl Telemetry {
     }
 }
 
+/// An error and every cause in its source chain, on one line (`error: cause: cause`) — for logs
+/// and exit messages, where the chain would otherwise be lost.
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 fn otlp_tracer_provider(endpoint: &str, resource: Resource) -> Result<SdkTracerProvider, TelemetryError> {
     use opentelemetry_otlp::WithExportConfig as _;
     let exporter = opentelemetry_otlp::SpanExporter::builder()
@@ -153,6 +166,15 @@ fn otlp_tracer_provider(endpoint: &str, resource: Resource) -> Result<SdkTracerP
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_error_chain_keeps_every_cause() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("outbox database error")]
+        struct Outer(#[source] std::io::Error);
+        let text = error_chain(&Outer(std::io::Error::other("connection reset")));
+        assert_eq!(text, "outbox database error: connection reset");
+    }
 
     #[test]
     fn log_format_parses_known_values_and_names_the_bad_one() {

@@ -1,20 +1,6 @@
 //! `floodgate-booking`: serve (default) or `migrate`. Everything else lives in the library.
 
-use std::process::ExitCode;
-
-use floodgate_booking::{ABOUT, BINARY, Config, SERVICE};
-use floodgate_runtime::{ServiceCli, ServiceCommand};
-
 #[tokio::main]
-async fn main() -> ExitCode {
-    let cli = ServiceCli::<Config>::parse_for(BINARY, ABOUT);
-    let server = cli.config.server.clone();
-    match cli.command {
-        Some(ServiceCommand::Migrate) => {
-            floodgate_runtime::run_once(SERVICE, &server, floodgate_booking::migrate(&cli.config)).await
-        }
-        None => {
-            floodgate_runtime::serve(SERVICE, &server, |metrics| floodgate_booking::build(cli.config, metrics)).await
-        }
-    }
+async fn main() -> std::process::ExitCode {
+    floodgate_runtime::main::<floodgate_booking::Booking>().await
 }

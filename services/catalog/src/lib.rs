@@ -9,37 +9,49 @@ pub mod config;
 mod events;
 
 use floodgate_eventbus::{Participation, Stream};
-use floodgate_runtime::{ServiceApp, ServiceHost, StartError};
+use floodgate_runtime::{Service, ServiceApp, ServiceHost, StartError, config::ServerArgs};
 use floodgate_telemetry::Metrics;
 
 pub use config::Config;
 pub use events::CatalogEvents;
-
-pub const SERVICE: &str = "catalog";
-pub const BINARY: &str = "floodgate-catalog";
-pub const ABOUT: &str = "Floodgate catalog: venues, seat maps, events, performances, pricing";
 
 /// The streams catalog reads.
 pub const CONSUMES: &[Stream] = &[Stream::Booking];
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// Applies the event-bus schema and catalog's own migrations.
-pub async fn migrate(config: &Config) -> Result<(), StartError> {
-    let pool = config.database.pool()?;
-    floodgate_eventbus::migrate(&pool).await?;
-    MIGRATOR.run(&pool).await?;
-    Ok(())
-}
+/// The catalog service.
+#[derive(Debug, Clone, Copy)]
+pub struct Catalog;
 
-/// Builds the service: migrations, listeners, readiness checks, and its part in the event bus.
-pub async fn build(config: Config, metrics: Metrics) -> Result<ServiceApp, StartError> {
-    migrate(&config).await?;
-    let pool = config.database.pool()?;
-    let mut app = ServiceApp::new(ServiceHost::bind(SERVICE, &config.server, metrics).await?);
-    app.host.readiness_mut().add_postgres(pool.clone());
-    let participation =
-        Participation { service: SERVICE, produces: Stream::Catalog, consumes: CONSUMES, handler: CatalogEvents };
-    floodgate_eventbus::join(&mut app, &(&config.bus).into(), &pool, participation).await?;
-    Ok(app)
+impl Service for Catalog {
+    const NAME: &'static str = "catalog";
+    const BINARY: &'static str = "floodgate-catalog";
+    const ABOUT: &'static str = "Floodgate catalog: venues, seat maps, events, performances, pricing";
+    type Config = Config;
+
+    fn server(config: &Config) -> &ServerArgs {
+        &config.server
+    }
+
+    /// The event-bus schema, then catalog's own migrations.
+    async fn migrate(config: &Config) -> Result<(), StartError> {
+        Ok(floodgate_eventbus::migrate(&config.database.pool()?, &MIGRATOR).await?)
+    }
+
+    /// Migrations, listeners, readiness checks, and its part in the event bus.
+    async fn build(config: Config, metrics: Metrics) -> Result<ServiceApp, StartError> {
+        Self::migrate(&config).await?;
+        let pool = config.database.pool()?;
+        let mut app = ServiceApp::new(ServiceHost::bind(Self::NAME, &config.server, metrics).await?);
+        app.host.readiness_mut().add_postgres(pool.clone());
+        let participation = Participation {
+            service: Self::NAME,
+            produces: Stream::Catalog,
+            consumes: CONSUMES,
+            handler: CatalogEvents,
+        };
+        floodgate_eventbus::join(&mut app, &(&config.bus).into(), &pool, participation).await?;
+        Ok(app)
+    }
 }

@@ -1,20 +1,6 @@
-//! `floodgate-booking`: serve (default) or `migrate`. Everything else lives in the library.
-
-use std::process::ExitCode;
-
-use floodgate_gateway::{ABOUT, BINARY, Config, SERVICE};
-use floodgate_runtime::{ServiceCli, ServiceCommand};
+//! `floodgate-gateway`: serve (default) or `migrate`. Everything else lives in the library.
 
 #[tokio::main]
-async fn main() -> ExitCode {
-    let cli = ServiceCli::<Config>::parse_for(BINARY, ABOUT);
-    let server = cli.config.server.clone();
-    match cli.command {
-        Some(ServiceCommand::Migrate) => {
-            floodgate_runtime::run_once(SERVICE, &server, floodgate_gateway::migrate(&cli.config)).await
-        }
-        None => {
-            floodgate_runtime::serve(SERVICE, &server, |metrics| floodgate_gateway::build(cli.config, metrics)).await
-        }
-    }
+async fn main() -> std::process::ExitCode {
+    floodgate_runtime::main::<floodgate_gateway::Gateway>().await
 }

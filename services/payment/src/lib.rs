@@ -9,37 +9,49 @@ pub mod config;
 mod events;
 
 use floodgate_eventbus::{Participation, Stream};
-use floodgate_runtime::{ServiceApp, ServiceHost, StartError};
+use floodgate_runtime::{Service, ServiceApp, ServiceHost, StartError, config::ServerArgs};
 use floodgate_telemetry::Metrics;
 
 pub use config::Config;
 pub use events::PaymentEvents;
-
-pub const SERVICE: &str = "payment";
-pub const BINARY: &str = "floodgate-payment";
-pub const ABOUT: &str = "Floodgate payment: payments, refunds, webhooks, reconciliation";
 
 /// The streams payment reads.
 pub const CONSUMES: &[Stream] = &[Stream::Booking];
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// Applies the event-bus schema and payment's own migrations.
-pub async fn migrate(config: &Config) -> Result<(), StartError> {
-    let pool = config.database.pool()?;
-    floodgate_eventbus::migrate(&pool).await?;
-    MIGRATOR.run(&pool).await?;
-    Ok(())
-}
+/// The payment service.
+#[derive(Debug, Clone, Copy)]
+pub struct Payment;
 
-/// Builds the service: migrations, listeners, readiness checks, and its part in the event bus.
-pub async fn build(config: Config, metrics: Metrics) -> Result<ServiceApp, StartError> {
-    migrate(&config).await?;
-    let pool = config.database.pool()?;
-    let mut app = ServiceApp::new(ServiceHost::bind(SERVICE, &config.server, metrics).await?);
-    app.host.readiness_mut().add_postgres(pool.clone());
-    let participation =
-        Participation { service: SERVICE, produces: Stream::Payment, consumes: CONSUMES, handler: PaymentEvents };
-    floodgate_eventbus::join(&mut app, &(&config.bus).into(), &pool, participation).await?;
-    Ok(app)
+impl Service for Payment {
+    const NAME: &'static str = "payment";
+    const BINARY: &'static str = "floodgate-payment";
+    const ABOUT: &'static str = "Floodgate payment: payments, refunds, webhooks, reconciliation";
+    type Config = Config;
+
+    fn server(config: &Config) -> &ServerArgs {
+        &config.server
+    }
+
+    /// The event-bus schema, then payment's own migrations.
+    async fn migrate(config: &Config) -> Result<(), StartError> {
+        Ok(floodgate_eventbus::migrate(&config.database.pool()?, &MIGRATOR).await?)
+    }
+
+    /// Migrations, listeners, readiness checks, and its part in the event bus.
+    async fn build(config: Config, metrics: Metrics) -> Result<ServiceApp, StartError> {
+        Self::migrate(&config).await?;
+        let pool = config.database.pool()?;
+        let mut app = ServiceApp::new(ServiceHost::bind(Self::NAME, &config.server, metrics).await?);
+        app.host.readiness_mut().add_postgres(pool.clone());
+        let participation = Participation {
+            service: Self::NAME,
+            produces: Stream::Payment,
+            consumes: CONSUMES,
+            handler: PaymentEvents,
+        };
+        floodgate_eventbus::join(&mut app, &(&config.bus).into(), &pool, participation).await?;
+        Ok(app)
+    }
 }

@@ -1,20 +1,6 @@
 //! `floodgate-payment`: serve (default) or `migrate`. Everything else lives in the library.
 
-use std::process::ExitCode;
-
-use floodgate_payment::{ABOUT, BINARY, Config, SERVICE};
-use floodgate_runtime::{ServiceCli, ServiceCommand};
-
 #[tokio::main]
-async fn main() -> ExitCode {
-    let cli = ServiceCli::<Config>::parse_for(BINARY, ABOUT);
-    let server = cli.config.server.clone();
-    match cli.command {
-        Some(ServiceCommand::Migrate) => {
-            floodgate_runtime::run_once(SERVICE, &server, floodgate_payment::migrate(&cli.config)).await
-        }
-        None => {
-            floodgate_runtime::serve(SERVICE, &server, |metrics| floodgate_payment::build(cli.config, metrics)).await
-        }
-    }
+async fn main() -> std::process::ExitCode {
+    floodgate_runtime::main::<floodgate_payment::Payment>().await
 }

@@ -8,28 +8,39 @@
 pub mod config;
 
 use floodgate_eventbus::{Stream, topics};
-use floodgate_runtime::{ServiceApp, ServiceHost, StartError};
+use floodgate_runtime::{Service, ServiceApp, ServiceHost, StartError, config::ServerArgs};
 use floodgate_telemetry::Metrics;
 
 pub use config::Config;
 
-pub const SERVICE: &str = "queue";
-pub const BINARY: &str = "floodgate-queue";
-pub const ABOUT: &str = "Floodgate queue: the waiting room and admission tokens";
-
 /// The streams the waiting room reads (sold out, availability, newly published sales).
 pub const CONSUMES: &[Stream] = &[Stream::Booking, Stream::Catalog];
 
-/// The queue has no database: nothing to migrate.
-pub async fn migrate(_config: &Config) -> Result<(), StartError> {
-    Ok(())
-}
+/// The waiting-room service.
+#[derive(Debug, Clone, Copy)]
+pub struct Queue;
 
-/// Builds the service: topics, listeners and readiness checks (Redis, broker).
-pub async fn build(config: Config, metrics: Metrics) -> Result<ServiceApp, StartError> {
-    let bus = floodgate_eventbus::BusConfig::from(&config.bus);
-    topics::ensure_streams(&bus, &[&[Stream::Queue], CONSUMES].concat()).await.map_err(StartError::bus)?;
-    let mut app = ServiceApp::new(ServiceHost::bind(SERVICE, &config.server, metrics).await?);
-    app.host.readiness_mut().add_redis(config.redis.redis_url.clone()).add_kafka(bus.brokers.clone());
-    Ok(app)
+impl Service for Queue {
+    const NAME: &'static str = "queue";
+    const BINARY: &'static str = "floodgate-queue";
+    const ABOUT: &'static str = "Floodgate queue: the waiting room and admission tokens";
+    type Config = Config;
+
+    fn server(config: &Config) -> &ServerArgs {
+        &config.server
+    }
+
+    /// The queue has no database: nothing to migrate.
+    async fn migrate(_config: &Config) -> Result<(), StartError> {
+        Ok(())
+    }
+
+    /// Topics, listeners and readiness checks (Redis, broker).
+    async fn build(config: Config, metrics: Metrics) -> Result<ServiceApp, StartError> {
+        let bus = floodgate_eventbus::BusConfig::from(&config.bus);
+        topics::ensure_streams(&bus, &[&[Stream::Queue], CONSUMES].concat()).await.map_err(StartError::bus)?;
+        let mut app = ServiceApp::new(ServiceHost::bind(Self::NAME, &config.server, metrics).await?);
+        app.host.readiness_mut().add_redis(config.redis.redis_url.clone()).add_kafka(bus.brokers.clone());
+        Ok(app)
+    }
 }
