@@ -67,7 +67,10 @@ pub async fn ensure_topics(config: &BusConfig, topics: &[String]) -> Result<(), 
         .iter()
         .map(|name| NewTopic::new(name, config.partitions, TopicReplication::Fixed(config.replication)))
         .collect();
-    let options = AdminOptions::new().operation_timeout(Some(std::time::Duration::from_secs(10)));
+    // Bounded, so a missing broker stops start-up with a clear error in seconds, not minutes.
+    let options = AdminOptions::new()
+        .operation_timeout(Some(std::time::Duration::from_secs(10)))
+        .request_timeout(Some(std::time::Duration::from_secs(10)));
     let results = admin.create_topics(&new_topics, &options).await.map_err(TopicError::Request)?;
     for result in results {
         match result {

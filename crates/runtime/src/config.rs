@@ -54,6 +54,15 @@ pub struct DatabaseArgs {
 }
 
 impl DatabaseArgs {
+    /// A one-connection pool for migrations, connected eagerly: a refused or failed connection
+    /// is reported as itself rather than as a pool timeout.
+    pub async fn migration_pool(&self) -> Result<sqlx::PgPool, sqlx::Error> {
+        use sqlx::Connection as _;
+        let url = self.database_url.expose_secret();
+        sqlx::PgConnection::connect(url).await?.close().await?;
+        sqlx::postgres::PgPoolOptions::new().max_connections(1).connect(url).await
+    }
+
     /// A lazily connecting pool: start-up does not fail when the database is briefly away;
     /// `/readyz` reports it instead.
     pub fn pool(&self) -> Result<sqlx::PgPool, sqlx::Error> {

@@ -15,7 +15,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// Why a service could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    #[error("could not set up the database pool")]
+    #[error("could not reach the service database")]
     Database(#[from] sqlx::Error),
     #[error("database migrations failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),

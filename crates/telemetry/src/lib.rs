@@ -146,8 +146,12 @@ pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
+        let cause_text = cause.to_string();
+        // Many errors already print their source in their own message; say it once.
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
         source = cause.source();
     }
     text
@@ -174,6 +178,12 @@ mod tests {
         struct Outer(#[source] std::io::Error);
         let text = error_chain(&Outer(std::io::Error::other("connection reset")));
         assert_eq!(text, "outbox database error: connection reset");
+
+        #[derive(Debug, thiserror::Error)]
+        #[error("io error: {0}")]
+        struct Repeats(#[source] std::io::Error);
+        let text = error_chain(&Repeats(std::io::Error::other("refused")));
+        assert_eq!(text, "io error: refused", "a cause the message already shows is not repeated");
     }
 
     #[test]

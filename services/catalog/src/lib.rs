@@ -36,7 +36,7 @@ impl Service for Catalog {
 
     /// The event-bus schema, then catalog's own migrations.
     async fn migrate(config: &Config) -> Result<(), StartError> {
-        Ok(floodgate_eventbus::migrate(&config.database.pool()?, &MIGRATOR).await?)
+        Ok(floodgate_eventbus::migrate(&config.database.migration_pool().await?, &MIGRATOR).await?)
     }
 
     /// Migrations, listeners, readiness checks, and its part in the event bus.

@@ -34,7 +34,7 @@ impl Service for Gateway {
 
     /// The gateway's own migrations (accounts).
     async fn migrate(config: &Config) -> Result<(), StartError> {
-        MIGRATOR.run(&config.database.pool()?).await?;
+        MIGRATOR.run(&config.database.migration_pool().await?).await?;
         Ok(())
     }
 
