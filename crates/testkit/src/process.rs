@@ -99,6 +99,14 @@ impl ServiceProcess {
     }
 }
 
+impl ServiceProcess {
+    /// SIGKILL: no drain, no commit, no flush — a crash.
+    pub async fn kill(mut self) -> anyhow::Result<()> {
+        self.child.kill().await?;
+        Ok(())
+    }
+}
+
 fn parse_listening(line: &str) -> Option<Announcement> {
     let value: serde_json::Value = serde_json::from_str(line).ok()?;
     if value.get("event")?.as_str()? != "listening" {

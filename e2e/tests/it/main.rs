@@ -2,5 +2,6 @@
 //! them, against the test servers `./floodgate test` starts.
 
 mod consistency;
+mod crash;
 mod platform;
 mod smoke;

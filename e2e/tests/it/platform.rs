@@ -15,22 +15,40 @@ pub struct Platform {
     pub gateway_http: String,
 }
 
-impl Platform {
-    pub async fn start() -> anyhow::Result<Self> {
-        let broker = TestBroker::new()?;
-        let redis = TestRedis::new()?;
+/// Databases, Redis prefix and topic prefix for one test's services, before any is started.
+pub struct Infrastructure {
+    pub databases: HashMap<&'static str, TestDatabase>,
+    pub broker: TestBroker,
+    pub redis: TestRedis,
+}
+
+impl Infrastructure {
+    pub async fn new() -> anyhow::Result<Self> {
         let mut databases = HashMap::new();
         for service in ["catalog", "booking", "payment", "gateway"] {
             // Empty databases: each service applies its own migrations at start-up.
             databases.insert(service, TestDatabase::new(&[]).await?);
         }
+        Ok(Self { databases, broker: TestBroker::new()?, redis: TestRedis::new()? })
+    }
+
+    /// Starts (or restarts) one of catalog, queue, booking, payment on its own database.
+    pub async fn start(&self, service: &'static str) -> anyhow::Result<ServiceProcess> {
+        let env = common_env(service, &self.broker, &self.redis, self.databases.get(service));
+        ServiceProcess::start(&format!("floodgate-{service}"), &env, START_DEADLINE).await
+    }
+}
+
+impl Platform {
+    pub async fn start() -> anyhow::Result<Self> {
+        let Infrastructure { databases, broker, redis } = Infrastructure::new().await?;
+        let infrastructure = Infrastructure { databases, broker: broker.clone(), redis: redis.clone() };
 
         let mut processes = HashMap::new();
         for service in ["catalog", "queue", "booking", "payment"] {
-            let env = common_env(service, &broker, &redis, databases.get(service));
-            let process = ServiceProcess::start(&format!("floodgate-{service}"), &env, START_DEADLINE).await?;
-            processes.insert(service, process);
+            processes.insert(service, infrastructure.start(service).await?);
         }
+        let Infrastructure { databases, .. } = infrastructure;
 
         let mut env = common_env("gateway", &broker, &redis, databases.get("gateway"));
         env.push(("FLOODGATE_HTTP_ADDR", "127.0.0.1:0".into()));
