@@ -9,6 +9,8 @@
 //! Transient handler errors are retried with backoff on the same message (order is kept);
 //! messages that can never be handled go to `eventbus.dead_letter` with their bytes.
 
+use std::time::Duration;
+
 use opentelemetry::{KeyValue, metrics::Counter};
 use rdkafka::{
     Message as _,
@@ -21,6 +23,9 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
 use crate::{BusConfig, Event, Stream, relay::Backoff};
+
+/// How often inbox entries past their retention are deleted.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
 /// The error a boxed source carries.
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -79,6 +84,7 @@ pub struct Consumer<H> {
     consumer: StreamConsumer,
     handler: H,
     metrics: ConsumerMetrics,
+    inbox_retention: Duration,
 }
 
 impl<H> std::fmt::Debug for Consumer<H> {
@@ -135,19 +141,49 @@ impl<H: EventHandler> Consumer<H> {
             source: Box::new(source),
         })?;
         let metrics = ConsumerMetrics::new(&group);
-        Ok(Self { group, pool, consumer, handler, metrics })
+        // Far longer than any topic's retention: an event can only be redelivered while the
+        // broker still has it, so older inbox rows can no longer stop a duplicate.
+        let inbox_retention = Duration::from_secs(30 * 24 * 3600);
+        Ok(Self { group, pool, consumer, handler, metrics, inbox_retention })
     }
 
     pub fn group(&self) -> &str {
         &self.group
     }
 
+    /// How long handled event ids are remembered. Must exceed the retention of the topics read.
+    pub fn with_inbox_retention(mut self, retention: Duration) -> Self {
+        self.inbox_retention = retention;
+        self
+    }
+
+    /// Forgets this group's inbox entries older than the retention.
+    pub async fn prune_inbox(&self) -> Result<u64, sqlx::Error> {
+        let deleted = sqlx::query(
+            "DELETE FROM eventbus.inbox WHERE consumer = $1 AND handled_at < now() - make_interval(secs => $2::double precision)",
+        )
+        .bind(&self.group)
+        .bind(self.inbox_retention.as_secs_f64())
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(deleted)
+    }
+
     /// Consumes until `shutdown`, then commits what was handled.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), ConsumerError> {
         let mut receive_backoff = Backoff::default();
+        let mut prune = tokio::time::interval(PRUNE_EVERY);
         loop {
             let message = tokio::select! {
                 () = shutdown.cancelled() => break,
+                _ = prune.tick() => {
+                    match self.prune_inbox().await {
+                        Ok(deleted) => tracing::debug!(deleted, "pruned the inbox"),
+                        Err(error) => tracing::warn!(%error, "could not prune the inbox"),
+                    }
+                    continue;
+                }
                 received = self.consumer.recv() => received,
             };
             let message = match message {

@@ -24,6 +24,8 @@ use crate::BusConfig;
 /// Arbitrary but fixed: the advisory lock that makes one relay per database the active one.
 const RELAY_LOCK: i64 = 0x0f10_0d6a_7e00_0001;
 const NOTIFY_CHANNEL: &str = "eventbus_outbox";
+/// How often published rows past their retention are deleted.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
 #[derive(Debug, thiserror::Error)]
 pub enum RelayError {
@@ -47,6 +49,7 @@ pub struct OutboxRelay {
     producer: FutureProducer,
     batch_size: i64,
     poll_interval: Duration,
+    retention: Duration,
     published: Counter<u64>,
 }
 
@@ -76,7 +79,14 @@ impl OutboxRelay {
             .u64_counter("floodgate.outbox.published")
             .with_description("Outbox rows acknowledged by the broker")
             .build();
-        Ok(Self { pool, producer, batch_size: 256, poll_interval: Duration::from_secs(1), published })
+        Ok(Self {
+            pool,
+            producer,
+            batch_size: 256,
+            poll_interval: Duration::from_secs(1),
+            retention: Duration::from_secs(7 * 24 * 3600),
+            published,
+        })
     }
 
     /// Rows per transaction.
@@ -91,14 +101,28 @@ impl OutboxRelay {
         self
     }
 
+    /// How long published rows are kept (for audit and replays) before they are deleted.
+    pub fn with_retention(mut self, retention: Duration) -> Self {
+        self.retention = retention;
+        self
+    }
+
     /// Relays until `shutdown`; returns after the current batch. Database and broker errors are
     /// retried with backoff — the relay itself never gives up while the service runs.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), RelayError> {
         let mut listener = None;
         let mut backoff = Backoff::default();
+        let mut last_prune: Option<tokio::time::Instant> = None;
         while !shutdown.is_cancelled() {
             if listener.is_none() {
                 listener = self.listen().await;
+            }
+            if last_prune.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
+                match self.prune().await {
+                    Ok(deleted) => tracing::debug!(deleted, "pruned published outbox rows"),
+                    Err(error) => tracing::warn!(%error, "could not prune the outbox"),
+                }
+                last_prune = Some(tokio::time::Instant::now());
             }
             match self.drain().await {
                 Ok(_) => backoff.reset(),
@@ -123,6 +147,18 @@ impl OutboxRelay {
         }
         // Outstanding sends were awaited batch by batch; nothing is left in the producer queue.
         Ok(())
+    }
+
+    /// Deletes rows published longer ago than the retention; unpublished rows are never touched.
+    pub async fn prune(&self) -> Result<u64, RelayError> {
+        let deleted = sqlx::query(
+            "DELETE FROM eventbus.outbox WHERE published_at < now() - make_interval(secs => $1::double precision)",
+        )
+        .bind(self.retention.as_secs_f64())
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(deleted)
     }
 
     /// Publishes until the outbox is empty; returns how many rows were published.

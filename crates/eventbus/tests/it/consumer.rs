@@ -102,3 +102,25 @@ async fn a_poison_message_is_dead_lettered_and_the_next_event_still_applied() ->
     running.await??;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_inbox_forgets_only_this_groups_entries_past_retention() -> anyhow::Result<()> {
+    let config = support::bus().await?;
+    let (_, consumer_db) = support::databases().await?;
+    let insert =
+        "INSERT INTO eventbus.inbox (consumer, event_id, event_type, topic, partition, kafka_offset, handled_at)
+                  VALUES ($1, $2, 't', 't', 0, 0, now() - make_interval(days => $3))";
+    let group = format!("{}booking", config.topic_prefix);
+    for (consumer, days) in [(group.as_str(), 40), (group.as_str(), 1), ("someone-else", 40)] {
+        sqlx::query(insert).bind(consumer).bind(uuid::Uuid::now_v7()).bind(days).execute(&consumer_db.pool).await?;
+    }
+    let consumer =
+        Consumer::new(&config, "booking", &[Stream::Catalog], consumer_db.pool.clone(), Recorder::default())?
+            .with_inbox_retention(Duration::from_secs(30 * 24 * 3600));
+    assert_eq!(consumer.prune_inbox().await?, 1);
+    let left: Vec<String> = sqlx::query_scalar("SELECT consumer FROM eventbus.inbox ORDER BY consumer")
+        .fetch_all(&consumer_db.pool)
+        .await?;
+    assert_eq!(left, vec!["someone-else".to_owned(), group]);
+    Ok(())
+}

@@ -105,3 +105,26 @@ async fn an_uncommitted_outbox_row_is_never_published() -> anyhow::Result<()> {
     assert_eq!(relay.drain().await?, 0, "and only once");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pruning_deletes_only_rows_published_before_the_retention() -> anyhow::Result<()> {
+    let config = support::bus().await?;
+    let (producer_db, _) = support::databases().await?;
+    support::enqueue(&producer_db, &Outbox::new(&config, Stream::Catalog), 3, 1).await?;
+    let relay = OutboxRelay::new(producer_db.pool.clone(), &config)?.with_retention(Duration::from_secs(3600));
+    assert_eq!(relay.drain().await?, 3);
+    support::enqueue(&producer_db, &Outbox::new(&config, Stream::Catalog), 1, 1).await?;
+    // One published row is old; one row is still unpublished.
+    sqlx::query(
+        "UPDATE eventbus.outbox SET published_at = now() - interval '2 hours'
+         WHERE id = (SELECT min(id) FROM eventbus.outbox)",
+    )
+    .execute(&producer_db.pool)
+    .await?;
+
+    assert_eq!(relay.prune().await?, 1, "only the old published row goes");
+    assert_eq!(support::unpublished(&producer_db).await?, 1, "unpublished rows are never pruned");
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM eventbus.outbox").fetch_one(&producer_db.pool).await?;
+    assert_eq!(left, 3);
+    Ok(())
+}
