@@ -11,9 +11,10 @@ use std::time::Duration;
 use futures::future::join_all;
 use opentelemetry::metrics::Counter;
 use rdkafka::{
+    ClientConfig,
     error::KafkaError,
     message::{Header, OwnedHeaders},
-    producer::{FutureProducer, FutureRecord},
+    producer::{FutureProducer, FutureRecord, Producer as _},
 };
 use sqlx::{PgPool, Row as _, postgres::PgListener};
 use tokio_util::sync::CancellationToken;
@@ -47,6 +48,7 @@ pub enum RelayError {
 pub struct OutboxRelay {
     pool: PgPool,
     producer: FutureProducer,
+    producer_config: ClientConfig,
     batch_size: i64,
     poll_interval: Duration,
     retention: Duration,
@@ -64,17 +66,8 @@ impl std::fmt::Debug for OutboxRelay {
 
 impl OutboxRelay {
     pub fn new(pool: PgPool, config: &BusConfig) -> Result<Self, RelayError> {
-        let producer = config
-            .client()
-            // Idempotence: broker-side dedup of producer retries and strict per-partition order.
-            .set("enable.idempotence", "true")
-            .set("acks", "all")
-            // Same key → same partition as Java clients would choose.
-            .set("partitioner", "murmur2_random")
-            .set("linger.ms", "5")
-            .set("message.timeout.ms", "30000")
-            .create()
-            .map_err(RelayError::Producer)?;
+        let producer_config = producer_config(config);
+        let producer = producer_config.create().map_err(RelayError::Producer)?;
         let published = opentelemetry::global::meter("floodgate-eventbus")
             .u64_counter("floodgate.outbox.published")
             .with_description("Outbox rows acknowledged by the broker")
@@ -82,6 +75,7 @@ impl OutboxRelay {
         Ok(Self {
             pool,
             producer,
+            producer_config,
             batch_size: 256,
             poll_interval: Duration::from_secs(1),
             retention: Duration::from_secs(7 * 24 * 3600),
@@ -109,7 +103,7 @@ impl OutboxRelay {
 
     /// Relays until `shutdown`; returns after the current batch. Database and broker errors are
     /// retried with backoff — the relay itself never gives up while the service runs.
-    pub async fn run(self, shutdown: CancellationToken) -> Result<(), RelayError> {
+    pub async fn run(mut self, shutdown: CancellationToken) -> Result<(), RelayError> {
         let mut listener = None;
         let mut backoff = Backoff::default();
         let mut last_prune: Option<tokio::time::Instant> = None;
@@ -128,6 +122,7 @@ impl OutboxRelay {
                 Ok(_) => backoff.reset(),
                 Err(error) => {
                     tracing::warn!(%error, "outbox relay failed; retrying");
+                    self.replace_producer_after_fatal_error();
                     tokio::select! {
                         () = shutdown.cancelled() => break,
                         () = tokio::time::sleep(backoff.next()) => continue,
@@ -241,11 +236,36 @@ impl OutboxRelay {
         .await
     }
 
+    /// An idempotent producer that hit a fatal error (e.g. a sequence gap the broker refused)
+    /// never recovers; the rows it failed to send are still unpublished, so a fresh producer
+    /// simply sends them again.
+    fn replace_producer_after_fatal_error(&mut self) {
+        let Some((code, reason)) = self.producer.client().fatal_error() else { return };
+        tracing::error!(?code, %reason, "producer failed fatally; creating a new one");
+        match self.producer_config.create() {
+            Ok(producer) => self.producer = producer,
+            Err(error) => tracing::error!(%error, "could not create a new producer; retrying later"),
+        }
+    }
+
     async fn listen(&self) -> Option<PgListener> {
         let mut listener = PgListener::connect_with(&self.pool).await.ok()?;
         listener.listen(NOTIFY_CHANNEL).await.ok()?;
         Some(listener)
     }
+}
+
+fn producer_config(config: &BusConfig) -> ClientConfig {
+    let mut producer = config.client();
+    producer
+        // Idempotence: broker-side dedup of producer retries and strict per-partition order.
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        // Same key → same partition as Java clients would choose.
+        .set("partitioner", "murmur2_random")
+        .set("linger.ms", "5")
+        .set("message.timeout.ms", "30000");
+    producer
 }
 
 /// Waits for a NOTIFY; never resolves without a listener (the poll interval covers that case).

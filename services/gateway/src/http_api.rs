@@ -11,7 +11,11 @@ use axum::{
     routing::get,
 };
 use serde_json::json;
-use tower_http::{limit::RequestBodyLimitLayer, timeout::TimeoutLayer, trace::TraceLayer};
+use tower_http::{
+    limit::RequestBodyLimitLayer,
+    timeout::TimeoutLayer,
+    trace::{DefaultMakeSpan, TraceLayer},
+};
 
 use crate::{ApiError, upstream::Upstreams};
 
@@ -34,7 +38,8 @@ pub fn router(state: ApiState) -> Router {
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT))
         .layer(axum::middleware::map_response(envelope_for_layer_errors))
-        .layer(TraceLayer::new_for_http())
+        // INFO, so request spans exist (and are exported) at the default log level.
+        .layer(TraceLayer::new_for_http().make_span_with(DefaultMakeSpan::new().level(tracing::Level::INFO)))
 }
 
 /// Whether every upstream service answers gRPC health with SERVING.
