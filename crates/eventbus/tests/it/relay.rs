@@ -11,6 +11,7 @@ use crate::support::{self, Recorder};
 
 const N: u32 = 300;
 const KEYS: u32 = 7;
+const BATCH: u16 = 16;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_relay_restarts_and_every_event_arrives_once_in_key_order() -> anyhow::Result<()> {
@@ -19,34 +20,41 @@ async fn killed_relay_restarts_and_every_event_arrives_once_in_key_order() -> an
     let outbox = Outbox::new(&config, Stream::Catalog);
     support::enqueue(&producer_db, &outbox, N, KEYS).await?;
 
-    // A first relay publishes part of the outbox, then is killed mid-batch.
-    let relay = OutboxRelay::new(producer_db.pool.clone(), &config)?.with_batch_size(16);
+    // Lock one row two-thirds in. A first relay publishes every batch up to and including the
+    // one holding it, then blocks marking that batch published: the crash window between
+    // "acknowledged by the broker" and "marked", held open. Then it is killed.
+    let blocked_id: i64 = sqlx::query_scalar("SELECT id FROM eventbus.outbox ORDER BY id OFFSET $1 LIMIT 1")
+        .bind(i64::from(N) * 2 / 3)
+        .fetch_one(&producer_db.pool)
+        .await?;
+    let mut blocker = producer_db.pool.begin().await?;
+    sqlx::query("SELECT 1 FROM eventbus.outbox WHERE id = $1 FOR UPDATE")
+        .bind(blocked_id)
+        .execute(&mut *blocker)
+        .await?;
+
+    let relay = OutboxRelay::new(producer_db.pool.clone(), &config)?.with_batch_size(BATCH);
     let first = tokio::spawn(relay.clone().run(CancellationToken::new()));
-    eventually(Duration::from_secs(30), "a third of the outbox published", || async {
-        Ok((support::unpublished(&producer_db).await? < i64::from(N) * 2 / 3).then_some(()))
+    eventually(Duration::from_secs(30), "the relay to block on the locked row", || async {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        .fetch_one(&producer_db.pool)
+        .await?;
+        Ok((waiting > 0).then_some(()))
     })
     .await?;
     first.abort();
     let _ = first.await;
+    blocker.rollback().await?;
     let after_kill = support::unpublished(&producer_db).await?;
-    assert!(after_kill > 0, "the relay was killed before it finished");
-
-    // The crash window between "broker acknowledged" and "marked published": those rows go out
-    // again after the restart.
-    let resent = sqlx::query(
-        "UPDATE eventbus.outbox SET published_at = NULL
-         WHERE id IN (SELECT id FROM eventbus.outbox WHERE published_at IS NOT NULL ORDER BY id DESC LIMIT 20)",
-    )
-    .execute(&producer_db.pool)
-    .await?
-    .rows_affected();
-    assert_eq!(resent, 20);
+    assert!(after_kill >= i64::from(N) / 3, "the relay was killed part-way ({after_kill} left)");
 
     // Restart as two replicas at once; the advisory lock lets one relay at a time.
     let stop = CancellationToken::new();
     let replicas = [
         tokio::spawn(relay.clone().run(stop.clone())),
-        tokio::spawn(OutboxRelay::new(producer_db.pool.clone(), &config)?.with_batch_size(16).run(stop.clone())),
+        tokio::spawn(OutboxRelay::new(producer_db.pool.clone(), &config)?.with_batch_size(BATCH).run(stop.clone())),
     ];
     let recorder = Recorder::default();
     let consumer = Consumer::new(&config, "booking", &[Stream::Catalog], consumer_db.pool.clone(), recorder.clone())?;
@@ -62,7 +70,11 @@ async fn killed_relay_restarts_and_every_event_arrives_once_in_key_order() -> an
     let topic = Stream::Catalog.topic(&config.topic_prefix);
     let (messages, distinct) = support::read_topic(&config, &topic, N as usize).await?;
     assert_eq!(distinct, N as usize, "every event is on the topic");
-    assert!(messages >= N as usize + 20, "expected at least {} messages on the topic, found {messages}", N + 20);
+    // The blocked batch was delivered before the kill and again after it.
+    assert!(
+        messages >= (N + u32::from(BATCH)) as usize,
+        "expected the blocked batch twice on the topic: {messages} messages for {N} events"
+    );
     let applied = support::received_count(&consumer_db).await?;
     let distinct: i64 =
         sqlx::query_scalar("SELECT count(DISTINCT event_id) FROM received").fetch_one(&consumer_db.pool).await?;
