@@ -6,6 +6,7 @@
 //! for availability and box-office read models), health and shutdown.
 
 pub mod config;
+pub mod domain;
 mod events;
 
 use floodgate_eventbus::{Participation, Stream};
