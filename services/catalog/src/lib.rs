@@ -7,7 +7,10 @@
 
 pub mod config;
 pub mod domain;
+pub mod error;
 mod events;
+pub mod model;
+pub mod repo;
 
 use floodgate_eventbus::{Participation, Stream};
 use floodgate_runtime::{Service, ServiceApp, ServiceHost, StartError, config::ServerArgs};
@@ -19,7 +22,8 @@ pub use events::CatalogEvents;
 /// The streams catalog reads.
 pub const CONSUMES: &[Stream] = &[Stream::Booking];
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+/// Catalog's own schema (the event bus adds its own beside it).
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// The catalog service.
 #[derive(Debug, Clone, Copy)]

@@ -1,0 +1,131 @@
+//! The catalog's entities as the service stores and returns them.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::domain::pricing::HallType;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewVenue {
+    pub name: String,
+    pub time_zone: chrono_tz::Tz,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Venue {
+    pub id: Uuid,
+    pub name: String,
+    pub time_zone: chrono_tz::Tz,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hall {
+    pub id: Uuid,
+    pub venue_id: Uuid,
+    pub name: String,
+    pub hall_type: HallType,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    pub title: String,
+    pub category: String,
+    pub runtime_minutes: i32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub id: Uuid,
+    pub title: String,
+    pub category: String,
+    pub runtime_minutes: i32,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PerformanceStatus {
+    Draft,
+    Published,
+    Cancelled,
+}
+
+impl PerformanceStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PerformanceStatus::Draft => "draft",
+            PerformanceStatus::Published => "published",
+            PerformanceStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "draft" => Some(Self::Draft),
+            "published" => Some(Self::Published),
+            "cancelled" => Some(Self::Cancelled),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Performance {
+    pub id: Uuid,
+    pub event_id: Uuid,
+    pub hall_id: Uuid,
+    pub starts_at: DateTime<Utc>,
+    /// When the hall is free again: start + runtime + cleaning buffer.
+    pub ends_at: DateTime<Utc>,
+    pub status: PerformanceStatus,
+    pub version: i64,
+}
+
+/// Stored names of hall types (stable: they are in the database).
+pub fn hall_type_name(hall_type: HallType) -> &'static str {
+    match hall_type {
+        HallType::TwoD => "2d",
+        HallType::ThreeD => "3d",
+        HallType::Imax => "imax",
+        HallType::FourDx => "4dx",
+        HallType::Premium => "premium",
+        HallType::ConcertHall => "concert_hall",
+        HallType::Theatre => "theatre",
+        HallType::Arena => "arena",
+        HallType::Stadium => "stadium",
+    }
+}
+
+pub fn parse_hall_type(name: &str) -> Option<HallType> {
+    [
+        HallType::TwoD,
+        HallType::ThreeD,
+        HallType::Imax,
+        HallType::FourDx,
+        HallType::Premium,
+        HallType::ConcertHall,
+        HallType::Theatre,
+        HallType::Arena,
+        HallType::Stadium,
+    ]
+    .into_iter()
+    .find(|t| hall_type_name(*t) == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_names_round_trip() {
+        for name in ["2d", "3d", "imax", "4dx", "premium", "concert_hall", "theatre", "arena", "stadium"] {
+            assert_eq!(parse_hall_type(name).map(hall_type_name), Some(name));
+        }
+        assert_eq!(parse_hall_type("drive-in"), None);
+        for status in [PerformanceStatus::Draft, PerformanceStatus::Published, PerformanceStatus::Cancelled] {
+            assert_eq!(PerformanceStatus::parse(status.as_str()), Some(status));
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! The catalog's PostgreSQL access: plain async functions over a connection or transaction.
+
+use chrono::{DateTime, Duration, Utc};
+use sqlx::{Connection as _, PgConnection, Row as _, postgres::PgRow};
+use uuid::Uuid;
+
+use crate::{
+    domain::{pricing::HallType, schedule::Slot},
+    error::CatalogError,
+    model::{self, Event, Hall, NewEvent, NewVenue, Performance, PerformanceStatus, Venue},
+};
+
+/// SQLSTATE of an exclusion-constraint violation.
+const EXCLUSION_VIOLATION: &str = "23P01";
+const UNIQUE_VIOLATION: &str = "23505";
+
+pub async fn insert_venue(conn: &mut PgConnection, venue: &NewVenue) -> Result<Venue, CatalogError> {
+    let id = Uuid::now_v7();
+    sqlx::query("INSERT INTO venues (id, name, time_zone, latitude, longitude) VALUES ($1, $2, $3, $4, $5)")
+        .bind(id)
+        .bind(&venue.name)
+        .bind(venue.time_zone.name())
+        .bind(venue.latitude)
+        .bind(venue.longitude)
+        .execute(conn)
+        .await?;
+    Ok(Venue { id, name: venue.name.clone(), time_zone: venue.time_zone, version: 1 })
+}
+
+pub async fn insert_hall(
+    conn: &mut PgConnection,
+    venue_id: Uuid,
+    name: &str,
+    hall_type: HallType,
+) -> Result<Hall, CatalogError> {
+    let id = Uuid::now_v7();
+    let inserted = sqlx::query("INSERT INTO halls (id, venue_id, name, hall_type) VALUES ($1, $2, $3, $4)")
+        .bind(id)
+        .bind(venue_id)
+        .bind(name)
+        .bind(model::hall_type_name(hall_type))
+        .execute(conn)
+        .await;
+    match inserted {
+        Ok(_) => Ok(Hall { id, venue_id, name: name.to_owned(), hall_type }),
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some(UNIQUE_VIOLATION) => {
+            Err(CatalogError::DuplicateHall { name: name.to_owned() })
+        }
+        Err(sqlx::Error::Database(e)) if e.is_foreign_key_violation() => {
+            Err(CatalogError::NotFound { what: "venue", id: venue_id })
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn insert_event(conn: &mut PgConnection, event: &NewEvent) -> Result<Event, CatalogError> {
+    let id = Uuid::now_v7();
+    sqlx::query("INSERT INTO events (id, title, category, runtime_minutes) VALUES ($1, $2, $3, $4)")
+        .bind(id)
+        .bind(&event.title)
+        .bind(&event.category)
+        .bind(event.runtime_minutes)
+        .execute(conn)
+        .await?;
+    Ok(Event {
+        id,
+        title: event.title.clone(),
+        category: event.category.clone(),
+        runtime_minutes: event.runtime_minutes,
+        version: 1,
+    })
+}
+
+/// Schedules `event` in `hall` at `starts_at`, holding the hall for the event's runtime plus
+/// `cleaning`. Refused, naming the performance in the way, if that overlaps another one — the
+/// database's exclusion constraint decides, so concurrent creates cannot both win.
+pub async fn insert_performance(
+    conn: &mut PgConnection,
+    event_id: Uuid,
+    hall_id: Uuid,
+    starts_at: DateTime<Utc>,
+    cleaning: Duration,
+) -> Result<Performance, CatalogError> {
+    let runtime: Option<i32> = sqlx::query_scalar("SELECT runtime_minutes FROM events WHERE id = $1")
+        .bind(event_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let runtime = runtime.ok_or(CatalogError::NotFound { what: "event", id: event_id })?;
+    let slot = Slot::of(starts_at, Duration::minutes(i64::from(runtime)), cleaning)?;
+
+    let id = Uuid::now_v7();
+    // A savepoint (or a transaction, on a plain connection): when the constraint refuses the
+    // insert, only the insert is undone, and the performance in the way can still be looked up.
+    let mut attempt = conn.begin().await?;
+    let inserted =
+        sqlx::query("INSERT INTO performances (id, event_id, hall_id, starts_at, ends_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(id)
+            .bind(event_id)
+            .bind(hall_id)
+            .bind(slot.start)
+            .bind(slot.end)
+            .execute(&mut *attempt)
+            .await;
+    match &inserted {
+        Ok(_) => attempt.commit().await?,
+        Err(_) => attempt.rollback().await?,
+    }
+    match inserted {
+        Ok(_) => Ok(Performance {
+            id,
+            event_id,
+            hall_id,
+            starts_at: slot.start,
+            ends_at: slot.end,
+            status: PerformanceStatus::Draft,
+            version: 1,
+        }),
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some(EXCLUSION_VIOLATION) => {
+            Err(overlapping(conn, hall_id, slot).await)
+        }
+        Err(sqlx::Error::Database(e)) if e.is_foreign_key_violation() => {
+            Err(CatalogError::NotFound { what: "hall", id: hall_id })
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The performance a refused slot collides with, for the error message.
+async fn overlapping(conn: &mut PgConnection, hall_id: Uuid, slot: Slot) -> CatalogError {
+    let row = sqlx::query(
+        "SELECT id, starts_at, ends_at FROM performances
+         WHERE hall_id = $1 AND status <> 'cancelled' AND tstzrange(starts_at, ends_at, '[)') && tstzrange($2, $3, '[)')
+         ORDER BY starts_at LIMIT 1",
+    )
+    .bind(hall_id)
+    .bind(slot.start)
+    .bind(slot.end)
+    .fetch_optional(conn)
+    .await;
+    match row {
+        Ok(Some(row)) => CatalogError::Overlap {
+            performance_id: row.get("id"),
+            starts_at: row.get("starts_at"),
+            ends_at: row.get("ends_at"),
+        },
+        // Cancelled meanwhile, or the lookup failed: still an overlap, just unnamed.
+        Ok(None) | Err(_) => {
+            CatalogError::Overlap { performance_id: Uuid::nil(), starts_at: slot.start, ends_at: slot.end }
+        }
+    }
+}
+
+pub async fn performance(conn: &mut PgConnection, id: Uuid) -> Result<Performance, CatalogError> {
+    let row = sqlx::query(
+        "SELECT id, event_id, hall_id, starts_at, ends_at, status, version FROM performances WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await?
+    .ok_or(CatalogError::NotFound { what: "performance", id })?;
+    performance_from_row(&row)
+}
+
+fn performance_from_row(row: &PgRow) -> Result<Performance, CatalogError> {
+    let status: &str = row.get("status");
+    Ok(Performance {
+        id: row.get("id"),
+        event_id: row.get("event_id"),
+        hall_id: row.get("hall_id"),
+        starts_at: row.get("starts_at"),
+        ends_at: row.get("ends_at"),
+        status: PerformanceStatus::parse(status)
+            .ok_or_else(|| CatalogError::Corrupt(format!("unknown performance status {status:?}")))?,
+        version: row.get("version"),
+    })
+}

@@ -1,0 +1,3 @@
+//! Catalog integration tests against the real PostgreSQL started by `./floodgate test`.
+
+mod performances;
