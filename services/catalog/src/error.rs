@@ -13,6 +13,8 @@ pub enum CatalogError {
     Invalid(#[from] Invalid),
     #[error("the hall is taken from {starts_at} to {ends_at} by performance {performance_id}")]
     Overlap { performance_id: Uuid, starts_at: DateTime<Utc>, ends_at: DateTime<Utc> },
+    #[error("expected version {expected}, but it is now {actual}")]
+    VersionConflict { expected: i64, actual: i64 },
     #[error("a hall named {name:?} already exists in this venue")]
     DuplicateHall { name: String },
     #[error("stored data is corrupt: {0}")]

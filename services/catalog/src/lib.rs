@@ -6,6 +6,7 @@
 //! for availability and box-office read models), health and shutdown.
 
 pub mod config;
+pub mod convert;
 pub mod domain;
 pub mod error;
 mod events;

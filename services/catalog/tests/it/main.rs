@@ -1,3 +1,4 @@
 //! Catalog integration tests against the real PostgreSQL started by `./floodgate test`.
 
 mod performances;
+mod seat_maps;
