@@ -41,6 +41,12 @@ impl Metrics {
         Ok(Self { registry, provider: Arc::new(provider) })
     }
 
+    /// A meter provider of its own for `service`, not installed globally: for running a service
+    /// in-process (tests) next to others.
+    pub fn standalone(service: &'static str) -> Result<Self, TelemetryError> {
+        Self::new(Resource::builder().with_service_name(service).build())
+    }
+
     pub fn provider(&self) -> &SdkMeterProvider {
         &self.provider
     }

@@ -10,10 +10,12 @@ pub mod convert;
 pub mod domain;
 pub mod error;
 mod events;
+pub mod grpc;
 pub mod model;
 pub mod repo;
 
 use floodgate_eventbus::{Participation, Stream};
+use floodgate_proto::catalog::v1::catalog_service_server::CatalogServiceServer;
 use floodgate_runtime::{Service, ServiceApp, ServiceHost, StartError, config::ServerArgs};
 use floodgate_telemetry::Metrics;
 
@@ -51,6 +53,7 @@ impl Service for Catalog {
         let pool = config.database.pool()?;
         let mut app = ServiceApp::new(ServiceHost::bind(Self::NAME, &config.server, metrics).await?);
         app.host.readiness_mut().add_postgres(pool.clone());
+        app.host.add_grpc_service(CatalogServiceServer::new(grpc::CatalogApi::new(pool.clone())));
         let participation = Participation {
             service: Self::NAME,
             produces: Stream::Catalog,

@@ -5,18 +5,40 @@ use uuid::Uuid;
 
 use crate::domain::pricing::HallType;
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewVenue {
+/// A venue as an operator describes it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct VenueDetails {
     pub name: String,
-    pub time_zone: chrono_tz::Tz,
+    pub address: Address,
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,
+    pub transit_notes: String,
+    pub parking_notes: String,
+    pub contact_phone: String,
+    pub contact_email: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct Address {
+    pub line1: String,
+    pub line2: String,
+    pub city: String,
+    pub region: String,
+    pub postal_code: String,
+    /// ISO 3166-1 alpha-2.
+    pub country: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewVenue {
+    pub details: VenueDetails,
+    pub time_zone: chrono_tz::Tz,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Venue {
     pub id: Uuid,
-    pub name: String,
+    pub details: VenueDetails,
     pub time_zone: chrono_tz::Tz,
     pub version: i64,
 }

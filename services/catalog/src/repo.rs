@@ -18,15 +18,82 @@ const UNIQUE_VIOLATION: &str = "23505";
 
 pub async fn insert_venue(conn: &mut PgConnection, venue: &NewVenue) -> Result<Venue, CatalogError> {
     let id = Uuid::now_v7();
-    sqlx::query("INSERT INTO venues (id, name, time_zone, latitude, longitude) VALUES ($1, $2, $3, $4, $5)")
+    let details = &venue.details;
+    sqlx::query(
+        "INSERT INTO venues (id, name, address, latitude, longitude, transit_notes, parking_notes,
+                             contact_phone, contact_email, time_zone)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(id)
+    .bind(&details.name)
+    .bind(sqlx::types::Json(&details.address))
+    .bind(details.latitude)
+    .bind(details.longitude)
+    .bind(&details.transit_notes)
+    .bind(&details.parking_notes)
+    .bind(&details.contact_phone)
+    .bind(&details.contact_email)
+    .bind(venue.time_zone.name())
+    .execute(conn)
+    .await?;
+    Ok(Venue { id, details: details.clone(), time_zone: venue.time_zone, version: 1 })
+}
+
+pub async fn venue(conn: &mut PgConnection, id: Uuid) -> Result<(Venue, Vec<Hall>), CatalogError> {
+    let row = sqlx::query(
+        "SELECT name, address, latitude, longitude, transit_notes, parking_notes, contact_phone, contact_email,
+                time_zone, version
+         FROM venues WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(CatalogError::NotFound { what: "venue", id })?;
+    let zone: &str = row.get("time_zone");
+    let address: sqlx::types::Json<model::Address> = row.get("address");
+    let venue = Venue {
+        id,
+        details: model::VenueDetails {
+            name: row.get("name"),
+            address: address.0,
+            latitude: row.get("latitude"),
+            longitude: row.get("longitude"),
+            transit_notes: row.get("transit_notes"),
+            parking_notes: row.get("parking_notes"),
+            contact_phone: row.get("contact_phone"),
+            contact_email: row.get("contact_email"),
+        },
+        time_zone: zone.parse().map_err(|_| CatalogError::Corrupt(format!("unknown time zone {zone:?}")))?,
+        version: row.get("version"),
+    };
+    let halls = sqlx::query("SELECT id, venue_id, name, hall_type FROM halls WHERE venue_id = $1 ORDER BY name")
         .bind(id)
-        .bind(&venue.name)
-        .bind(venue.time_zone.name())
-        .bind(venue.latitude)
-        .bind(venue.longitude)
-        .execute(conn)
-        .await?;
-    Ok(Venue { id, name: venue.name.clone(), time_zone: venue.time_zone, version: 1 })
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(hall_from_row)
+        .collect::<Result<_, _>>()?;
+    Ok((venue, halls))
+}
+
+pub async fn hall(conn: &mut PgConnection, id: Uuid) -> Result<Hall, CatalogError> {
+    let row = sqlx::query("SELECT id, venue_id, name, hall_type FROM halls WHERE id = $1")
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .ok_or(CatalogError::NotFound { what: "hall", id })?;
+    hall_from_row(&row)
+}
+
+fn hall_from_row(row: &PgRow) -> Result<Hall, CatalogError> {
+    let hall_type: &str = row.get("hall_type");
+    Ok(Hall {
+        id: row.get("id"),
+        venue_id: row.get("venue_id"),
+        name: row.get("name"),
+        hall_type: model::parse_hall_type(hall_type)
+            .ok_or_else(|| CatalogError::Corrupt(format!("unknown hall type {hall_type:?}")))?,
+    })
 }
 
 pub async fn insert_hall(
@@ -230,4 +297,30 @@ pub async fn seat_map(conn: &mut PgConnection, hall_id: Uuid, version: i32) -> R
     let message = wire::SeatMap::decode(encoded).map_err(|e| CatalogError::Corrupt(format!("seat map: {e}")))?;
     let map = SeatMap::try_from(&message).map_err(|e| CatalogError::Corrupt(format!("seat map: {e}")))?;
     Ok((row.get("version"), map))
+}
+
+pub async fn event(conn: &mut PgConnection, id: Uuid) -> Result<(Event, Vec<Performance>), CatalogError> {
+    let row = sqlx::query("SELECT id, title, category, runtime_minutes, version FROM events WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(CatalogError::NotFound { what: "event", id })?;
+    let event = Event {
+        id,
+        title: row.get("title"),
+        category: row.get("category"),
+        runtime_minutes: row.get("runtime_minutes"),
+        version: row.get("version"),
+    };
+    let performances = sqlx::query(
+        "SELECT id, event_id, hall_id, starts_at, ends_at, status, version FROM performances
+         WHERE event_id = $1 AND status <> 'cancelled' ORDER BY starts_at",
+    )
+    .bind(id)
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(performance_from_row)
+    .collect::<Result<_, _>>()?;
+    Ok((event, performances))
 }

@@ -1,4 +1,6 @@
 //! Catalog integration tests against the real PostgreSQL started by `./floodgate test`.
 
+mod api;
 mod performances;
 mod seat_maps;
+mod support;

@@ -4,29 +4,18 @@ use chrono::{DateTime, Duration, TimeZone as _, Utc};
 use floodgate_catalog::{
     domain::pricing::HallType,
     error::CatalogError,
-    model::{Hall, NewEvent, NewVenue},
+    model::{Hall, NewEvent},
     repo,
 };
 use floodgate_testkit::TestDatabase;
 use uuid::Uuid;
 
-async fn database() -> anyhow::Result<TestDatabase> {
-    TestDatabase::new(&[floodgate_eventbus::migrator(), &floodgate_catalog::MIGRATOR]).await
-}
+use crate::support;
 
 /// A cinema screen and a 120-minute film.
 async fn screen_and_film(db: &TestDatabase) -> anyhow::Result<(Hall, Uuid)> {
     let mut conn = db.pool.acquire().await?;
-    let venue = repo::insert_venue(
-        &mut conn,
-        &NewVenue {
-            name: "Floodgate Cinema Gangnam".into(),
-            time_zone: chrono_tz::Asia::Seoul,
-            latitude: None,
-            longitude: None,
-        },
-    )
-    .await?;
+    let venue = repo::insert_venue(&mut conn, &support::venue("Floodgate Cinema Gangnam")).await?;
     let hall = repo::insert_hall(&mut conn, venue.id, "Screen 1", HallType::Imax).await?;
     let film = repo::insert_event(
         &mut conn,
@@ -42,7 +31,7 @@ fn at(h: u32, m: u32) -> DateTime<Utc> {
 
 #[tokio::test]
 async fn an_overlapping_showtime_is_refused_and_names_the_one_in_the_way() -> anyhow::Result<()> {
-    let db = database().await?;
+    let db = support::database().await?;
     let (hall, film) = screen_and_film(&db).await?;
     let mut conn = db.pool.acquire().await?;
     let cleaning = Duration::minutes(20);
@@ -68,7 +57,7 @@ async fn an_overlapping_showtime_is_refused_and_names_the_one_in_the_way() -> an
 
 #[tokio::test]
 async fn the_overlap_check_works_inside_a_caller_transaction() -> anyhow::Result<()> {
-    let db = database().await?;
+    let db = support::database().await?;
     let (hall, film) = screen_and_film(&db).await?;
     let mut tx = db.pool.begin().await?;
     let first = repo::insert_performance(&mut tx, film, hall.id, at(18, 0), Duration::zero()).await?;
@@ -85,7 +74,7 @@ async fn the_overlap_check_works_inside_a_caller_transaction() -> anyhow::Result
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn of_many_concurrent_creates_for_one_slot_exactly_one_wins() -> anyhow::Result<()> {
-    let db = database().await?;
+    let db = support::database().await?;
     let (hall, film) = screen_and_film(&db).await?;
     for round in 0..5u32 {
         let starts_at = at(8, 0) + Duration::hours(i64::from(round) * 3);
@@ -109,7 +98,7 @@ async fn of_many_concurrent_creates_for_one_slot_exactly_one_wins() -> anyhow::R
 
 #[tokio::test]
 async fn unknown_events_and_halls_are_not_found() -> anyhow::Result<()> {
-    let db = database().await?;
+    let db = support::database().await?;
     let (hall, film) = screen_and_film(&db).await?;
     let mut conn = db.pool.acquire().await?;
     let nobody = Uuid::now_v7();

@@ -1,5 +1,6 @@
 //! Seat maps are stored as immutable versions, written under optimistic concurrency.
 
+use crate::support;
 use floodgate_catalog::{
     domain::{
         layout::{SeatedLayout, SectionLayout, generate},
@@ -7,10 +8,8 @@ use floodgate_catalog::{
         seat_map::Point,
     },
     error::CatalogError,
-    model::NewVenue,
     repo,
 };
-use floodgate_testkit::TestDatabase;
 
 fn block(rows: u16, seats: u16) -> SectionLayout {
     SectionLayout::Seated(SeatedLayout {
@@ -31,13 +30,9 @@ fn block(rows: u16, seats: u16) -> SectionLayout {
 
 #[tokio::test]
 async fn versions_are_appended_and_a_stale_writer_is_refused() -> anyhow::Result<()> {
-    let db = TestDatabase::new(&[floodgate_eventbus::migrator(), &floodgate_catalog::MIGRATOR]).await?;
+    let db = support::database().await?;
     let mut conn = db.pool.acquire().await?;
-    let venue = repo::insert_venue(
-        &mut conn,
-        &NewVenue { name: "Olympic Hall".into(), time_zone: chrono_tz::Asia::Seoul, latitude: None, longitude: None },
-    )
-    .await?;
+    let venue = repo::insert_venue(&mut conn, &support::venue("Olympic Hall")).await?;
     let hall = repo::insert_hall(&mut conn, venue.id, "Main", HallType::ConcertHall).await?;
 
     let first = generate(&[block(10, 20)], Point::default());
@@ -57,13 +52,9 @@ async fn versions_are_appended_and_a_stale_writer_is_refused() -> anyhow::Result
 
 #[tokio::test]
 async fn an_invalid_map_is_refused_before_it_is_stored() -> anyhow::Result<()> {
-    let db = TestDatabase::new(&[floodgate_eventbus::migrator(), &floodgate_catalog::MIGRATOR]).await?;
+    let db = support::database().await?;
     let mut conn = db.pool.acquire().await?;
-    let venue = repo::insert_venue(
-        &mut conn,
-        &NewVenue { name: "Olympic Hall".into(), time_zone: chrono_tz::Asia::Seoul, latitude: None, longitude: None },
-    )
-    .await?;
+    let venue = repo::insert_venue(&mut conn, &support::venue("Olympic Hall")).await?;
     let hall = repo::insert_hall(&mut conn, venue.id, "Main", HallType::ConcertHall).await?;
     // Two blocks generated from one layout: the same section and seat ids twice.
     let map = generate(&[block(2, 2), block(2, 2)], Point::default());

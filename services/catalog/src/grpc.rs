@@ -1,0 +1,363 @@
+//! The catalog's gRPC adapter: contract messages in, domain values to the repository, contract
+//! messages out. Request checking produces field errors; [`status`] is the one place catalog
+//! errors become gRPC statuses. Methods not built yet answer UNIMPLEMENTED.
+
+use std::str::FromStr as _;
+
+use chrono::{DateTime, Duration, Utc};
+use floodgate_proto::catalog::v1::{self as wire, catalog_service_server::CatalogService};
+use sqlx::PgPool;
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+
+use crate::{
+    convert::{hall_type_from_wire, hall_type_to_wire},
+    domain::{FieldError, Invalid, Validation, layout, seat_map::SeatMap},
+    error::CatalogError,
+    model::{self, NewEvent, NewVenue, VenueDetails},
+    repo,
+};
+
+/// Cleaning/turnover between performances when the operator does not say.
+const DEFAULT_TURNOVER: Duration = Duration::minutes(15);
+
+#[derive(Debug, Clone)]
+pub struct CatalogApi {
+    pool: PgPool,
+}
+
+impl CatalogApi {
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
+    async fn conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Postgres>, Status> {
+        self.pool.acquire().await.map_err(|e| status(CatalogError::Database(e)))
+    }
+}
+
+#[tonic::async_trait]
+impl CatalogService for CatalogApi {
+    async fn create_venue(&self, request: Request<wire::CreateVenueRequest>) -> Result<Response<wire::Venue>, Status> {
+        let fields = request.into_inner().venue.ok_or_else(|| invalid("venue", "is required"))?;
+        let venue = new_venue(&fields).map_err(invalid_fields)?;
+        let created = repo::insert_venue(&mut *self.conn().await?, &venue).await.map_err(status)?;
+        Ok(Response::new(venue_to_wire(&created, &[])))
+    }
+
+    async fn get_venue(&self, request: Request<wire::GetVenueRequest>) -> Result<Response<wire::Venue>, Status> {
+        let id = parse_id("venue_id", &request.get_ref().venue_id)?;
+        let (venue, halls) = repo::venue(&mut *self.conn().await?, id).await.map_err(status)?;
+        Ok(Response::new(venue_to_wire(&venue, &halls)))
+    }
+
+    async fn create_hall(&self, request: Request<wire::CreateHallRequest>) -> Result<Response<wire::Hall>, Status> {
+        let request = request.into_inner();
+        let mut v = Validation::default();
+        let venue_id = Uuid::parse_str(&request.venue_id).ok();
+        v.check(venue_id.is_some(), || "venue_id".into(), "must be a UUID");
+        v.check(!request.name.trim().is_empty(), || "name".into(), "must not be empty");
+        let hall_type = hall_type_from_wire(request.hall_type());
+        v.check(hall_type.is_some(), || "hall_type".into(), "must be specified");
+        v.finish().map_err(invalid_fields)?;
+        let (Some(venue_id), Some(hall_type)) = (venue_id, hall_type) else { unreachable!("validated above") };
+        let hall = repo::insert_hall(&mut *self.conn().await?, venue_id, request.name.trim(), hall_type)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(hall_to_wire(&hall, 0)))
+    }
+
+    async fn get_hall(&self, request: Request<wire::GetHallRequest>) -> Result<Response<wire::Hall>, Status> {
+        let id = parse_id("hall_id", &request.get_ref().hall_id)?;
+        let mut conn = self.conn().await?;
+        let hall = repo::hall(&mut conn, id).await.map_err(status)?;
+        let version = match repo::seat_map(&mut conn, id, 0).await {
+            Ok((version, _)) => version,
+            Err(CatalogError::NotFound { .. }) => 0,
+            Err(e) => return Err(status(e)),
+        };
+        Ok(Response::new(hall_to_wire(&hall, version)))
+    }
+
+    async fn put_seat_map(&self, request: Request<wire::PutSeatMapRequest>) -> Result<Response<wire::SeatMap>, Status> {
+        let request = request.into_inner();
+        let hall_id = parse_id("hall_id", &request.hall_id)?;
+        let message = request.seat_map.ok_or_else(|| invalid("seat_map", "is required"))?;
+        let map = SeatMap::try_from(&message).map_err(invalid_fields)?;
+        self.store_seat_map(hall_id, &map, request.expected_version).await
+    }
+
+    async fn generate_seat_map(
+        &self,
+        request: Request<wire::GenerateSeatMapRequest>,
+    ) -> Result<Response<wire::SeatMap>, Status> {
+        let request = request.into_inner();
+        let hall_id = parse_id("hall_id", &request.hall_id)?;
+        let layouts = request
+            .sections
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                layout::SectionLayout::try_from(s)
+                    .map_err(|e| FieldError::new(format!("sections[{i}].{}", e.field), e.reason))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| invalid_fields(Invalid(vec![e])))?;
+        let focal =
+            request.focal_point.map_or_else(Default::default, |p| crate::domain::seat_map::Point { x: p.x, y: p.y });
+        let map = layout::generate(&layouts, focal);
+        self.store_seat_map(hall_id, &map, request.expected_version).await
+    }
+
+    async fn get_seat_map(&self, request: Request<wire::GetSeatMapRequest>) -> Result<Response<wire::SeatMap>, Status> {
+        let request = request.into_inner();
+        let hall_id = parse_id("hall_id", &request.hall_id)?;
+        let (version, map) =
+            repo::seat_map(&mut *self.conn().await?, hall_id, request.version).await.map_err(status)?;
+        Ok(Response::new(wire::SeatMap { hall_id: hall_id.to_string(), version, ..wire::SeatMap::from(&map) }))
+    }
+
+    async fn create_event(&self, request: Request<wire::CreateEventRequest>) -> Result<Response<wire::Event>, Status> {
+        let fields = request.into_inner().event.ok_or_else(|| invalid("event", "is required"))?;
+        let event = new_event(&fields).map_err(invalid_fields)?;
+        let created = repo::insert_event(&mut *self.conn().await?, &event).await.map_err(status)?;
+        Ok(Response::new(event_to_wire(&created)))
+    }
+
+    async fn get_event(&self, request: Request<wire::GetEventRequest>) -> Result<Response<wire::EventDetail>, Status> {
+        let id = parse_id("event_id", &request.get_ref().event_id)?;
+        let (event, performances) = repo::event(&mut *self.conn().await?, id).await.map_err(status)?;
+        Ok(Response::new(wire::EventDetail {
+            event: Some(event_to_wire(&event)),
+            performances: performances.iter().map(performance_to_wire).collect(),
+        }))
+    }
+
+    async fn create_performance(
+        &self,
+        request: Request<wire::CreatePerformanceRequest>,
+    ) -> Result<Response<wire::Performance>, Status> {
+        let request = request.into_inner();
+        let mut v = Validation::default();
+        let event_id = Uuid::parse_str(&request.event_id).ok();
+        v.check(event_id.is_some(), || "event_id".into(), "must be a UUID");
+        let hall_id = Uuid::parse_str(&request.hall_id).ok();
+        v.check(hall_id.is_some(), || "hall_id".into(), "must be a UUID");
+        let starts_at = request.starts_at.as_ref().and_then(timestamp);
+        v.check(starts_at.is_some(), || "starts_at".into(), "must be a valid time");
+        let turnover = match &request.turnover {
+            None => Some(DEFAULT_TURNOVER),
+            Some(d) => duration(d),
+        };
+        v.check(turnover.is_some(), || "turnover".into(), "must be a valid duration");
+        v.finish().map_err(invalid_fields)?;
+        let (Some(event_id), Some(hall_id), Some(starts_at), Some(turnover)) = (event_id, hall_id, starts_at, turnover)
+        else {
+            unreachable!("validated above")
+        };
+        let performance = repo::insert_performance(&mut *self.conn().await?, event_id, hall_id, starts_at, turnover)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(performance_to_wire(&performance)))
+    }
+
+    async fn get_performance(
+        &self,
+        request: Request<wire::GetPerformanceRequest>,
+    ) -> Result<Response<wire::Performance>, Status> {
+        let id = parse_id("performance_id", &request.get_ref().performance_id)?;
+        let performance = repo::performance(&mut *self.conn().await?, id).await.map_err(status)?;
+        Ok(Response::new(performance_to_wire(&performance)))
+    }
+}
+
+impl CatalogApi {
+    async fn store_seat_map(
+        &self,
+        hall_id: Uuid,
+        map: &SeatMap,
+        expected: i32,
+    ) -> Result<Response<wire::SeatMap>, Status> {
+        let version = repo::put_seat_map(&mut *self.conn().await?, hall_id, map, expected).await.map_err(status)?;
+        Ok(Response::new(wire::SeatMap { hall_id: hall_id.to_string(), version, ..wire::SeatMap::from(map) }))
+    }
+}
+
+// ---- requests → domain ----
+
+fn new_venue(fields: &wire::VenueFields) -> Result<NewVenue, Invalid> {
+    let mut v = Validation::default();
+    let name = fields.name.trim();
+    v.check(!name.is_empty() && name.len() <= 200, || "venue.name".into(), "must be 1–200 characters");
+    let time_zone = chrono_tz::Tz::from_str(&fields.time_zone).ok();
+    v.check(time_zone.is_some(), || "venue.time_zone".into(), "must be an IANA time zone such as Asia/Seoul");
+    v.check((-90.0..=90.0).contains(&fields.latitude), || "venue.latitude".into(), "must be within ±90");
+    v.check((-180.0..=180.0).contains(&fields.longitude), || "venue.longitude".into(), "must be within ±180");
+    v.check(
+        fields.contact_email.is_empty() || fields.contact_email.contains('@'),
+        || "venue.contact_email".into(),
+        "must be an email address",
+    );
+    v.finish()?;
+    let address = fields.address.clone().unwrap_or_default();
+    // Coordinates of exactly 0,0 mean "not given" in proto3.
+    let located = fields.latitude != 0.0 || fields.longitude != 0.0;
+    Ok(NewVenue {
+        details: VenueDetails {
+            name: name.to_owned(),
+            address: model::Address {
+                line1: address.line1,
+                line2: address.line2,
+                city: address.city,
+                region: address.region,
+                postal_code: address.postal_code,
+                country: address.country,
+            },
+            latitude: located.then_some(fields.latitude),
+            longitude: located.then_some(fields.longitude),
+            transit_notes: fields.transit_notes.clone(),
+            parking_notes: fields.parking_notes.clone(),
+            contact_phone: fields.contact_phone.clone(),
+            contact_email: fields.contact_email.clone(),
+        },
+        time_zone: time_zone.unwrap_or(chrono_tz::UTC),
+    })
+}
+
+fn new_event(fields: &wire::EventFields) -> Result<NewEvent, Invalid> {
+    let mut v = Validation::default();
+    let title = fields.title.trim();
+    v.check(!title.is_empty() && title.len() <= 300, || "event.title".into(), "must be 1–300 characters");
+    v.check(fields.category() != wire::EventCategory::Unspecified, || "event.category".into(), "must be specified");
+    let runtime = fields.running_time.as_ref().and_then(duration).map(|d| d.num_minutes());
+    v.check(
+        runtime.is_some_and(|m| (1..=12 * 60).contains(&m)),
+        || "event.running_time".into(),
+        "must be between 1 minute and 12 hours",
+    );
+    v.finish()?;
+    Ok(NewEvent {
+        title: title.to_owned(),
+        category: fields.category().as_str_name().trim_start_matches("EVENT_CATEGORY_").to_lowercase(),
+        runtime_minutes: i32::try_from(runtime.unwrap_or(1)).unwrap_or(1),
+    })
+}
+
+fn parse_id(field: &str, value: &str) -> Result<Uuid, Status> {
+    Uuid::parse_str(value).map_err(|_| invalid(field, "must be a UUID"))
+}
+
+fn timestamp(t: &prost_types::Timestamp) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).ok()?)
+}
+
+fn duration(d: &prost_types::Duration) -> Option<Duration> {
+    (d.seconds >= 0 && d.nanos >= 0).then(|| Duration::seconds(d.seconds) + Duration::nanoseconds(i64::from(d.nanos)))
+}
+
+// ---- domain → responses ----
+
+fn to_timestamp(t: DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp { seconds: t.timestamp(), nanos: i32::try_from(t.timestamp_subsec_nanos()).unwrap_or(0) }
+}
+
+fn venue_to_wire(venue: &model::Venue, halls: &[model::Hall]) -> wire::Venue {
+    let d = &venue.details;
+    wire::Venue {
+        venue_id: venue.id.to_string(),
+        name: d.name.clone(),
+        address: Some(wire::Address {
+            line1: d.address.line1.clone(),
+            line2: d.address.line2.clone(),
+            city: d.address.city.clone(),
+            region: d.address.region.clone(),
+            postal_code: d.address.postal_code.clone(),
+            country: d.address.country.clone(),
+        }),
+        latitude: d.latitude.unwrap_or_default(),
+        longitude: d.longitude.unwrap_or_default(),
+        transit_notes: d.transit_notes.clone(),
+        parking_notes: d.parking_notes.clone(),
+        contact_phone: d.contact_phone.clone(),
+        contact_email: d.contact_email.clone(),
+        halls: halls.iter().map(|h| hall_to_wire(h, 0)).collect(),
+        time_zone: venue.time_zone.name().to_owned(),
+        version: venue.version,
+    }
+}
+
+fn hall_to_wire(hall: &model::Hall, seat_map_version: i32) -> wire::Hall {
+    wire::Hall {
+        hall_id: hall.id.to_string(),
+        venue_id: hall.venue_id.to_string(),
+        name: hall.name.clone(),
+        hall_type: hall_type_to_wire(hall.hall_type).into(),
+        seat_map_version,
+    }
+}
+
+fn event_to_wire(event: &model::Event) -> wire::Event {
+    let category = format!("EVENT_CATEGORY_{}", event.category.to_uppercase());
+    wire::Event {
+        event_id: event.id.to_string(),
+        title: event.title.clone(),
+        category: wire::EventCategory::from_str_name(&category).unwrap_or_default().into(),
+        running_time: Some(prost_types::Duration { seconds: i64::from(event.runtime_minutes) * 60, nanos: 0 }),
+        version: event.version,
+        ..Default::default()
+    }
+}
+
+fn performance_to_wire(performance: &model::Performance) -> wire::Performance {
+    let status = match performance.status {
+        model::PerformanceStatus::Draft => wire::PerformanceStatus::Draft,
+        model::PerformanceStatus::Published => wire::PerformanceStatus::Published,
+        model::PerformanceStatus::Cancelled => wire::PerformanceStatus::Cancelled,
+    };
+    wire::Performance {
+        performance_id: performance.id.to_string(),
+        event_id: performance.event_id.to_string(),
+        hall_id: performance.hall_id.to_string(),
+        starts_at: Some(to_timestamp(performance.starts_at)),
+        ends_at: Some(to_timestamp(performance.ends_at)),
+        status: status.into(),
+        version: performance.version,
+        ..Default::default()
+    }
+}
+
+// ---- errors → statuses: the one table ----
+
+/// Metadata key carrying the stable, machine-readable error code the gateway exposes.
+pub const ERROR_CODE: &str = "floodgate-error-code";
+
+fn invalid(field: &str, reason: &str) -> Status {
+    invalid_fields(Invalid(vec![FieldError::new(field, reason)]))
+}
+
+fn invalid_fields(invalid: Invalid) -> Status {
+    status(CatalogError::Invalid(invalid))
+}
+
+/// Maps a catalog error to its gRPC status and stable code.
+pub fn status(error: CatalogError) -> Status {
+    let (code, stable) = match &error {
+        CatalogError::NotFound { .. } => (tonic::Code::NotFound, "NOT_FOUND"),
+        CatalogError::Invalid(_) => (tonic::Code::InvalidArgument, "INVALID_FIELDS"),
+        CatalogError::Overlap { .. } => (tonic::Code::FailedPrecondition, "SLOT_TAKEN"),
+        CatalogError::VersionConflict { .. } => (tonic::Code::Aborted, "VERSION_CONFLICT"),
+        CatalogError::DuplicateHall { .. } => (tonic::Code::AlreadyExists, "DUPLICATE_HALL"),
+        CatalogError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) => {
+            (tonic::Code::Unavailable, "UNAVAILABLE")
+        }
+        CatalogError::Database(_) | CatalogError::Corrupt(_) => (tonic::Code::Internal, "INTERNAL"),
+    };
+    if code == tonic::Code::Internal || code == tonic::Code::Unavailable {
+        // Logged once, here at the edge, with its whole chain; the client gets no internals.
+        tracing::error!(error = %floodgate_telemetry::error_chain(&error), "catalog request failed");
+    }
+    let message = if code == tonic::Code::Internal { "internal error".to_owned() } else { error.to_string() };
+    let mut status = Status::new(code, message);
+    status.metadata_mut().insert(ERROR_CODE, tonic::metadata::MetadataValue::from_static(stable));
+    status
+}
