@@ -4,14 +4,14 @@
 
 use std::str::FromStr as _;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use floodgate_proto::catalog::v1::{self as wire, catalog_service_server::CatalogService};
 use sqlx::PgPool;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use crate::{
-    convert::{hall_type_from_wire, hall_type_to_wire},
+    convert::{duration, hall_type_from_wire, hall_type_to_wire, timestamp, to_timestamp},
     domain::{FieldError, Invalid, Validation, layout, seat_map::SeatMap},
     error::CatalogError,
     model::{self, NewEvent, NewVenue, VenueDetails},
@@ -247,19 +247,7 @@ fn parse_id(field: &str, value: &str) -> Result<Uuid, Status> {
     Uuid::parse_str(value).map_err(|_| invalid(field, "must be a UUID"))
 }
 
-fn timestamp(t: &prost_types::Timestamp) -> Option<DateTime<Utc>> {
-    DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).ok()?)
-}
-
-fn duration(d: &prost_types::Duration) -> Option<Duration> {
-    (d.seconds >= 0 && d.nanos >= 0).then(|| Duration::seconds(d.seconds) + Duration::nanoseconds(i64::from(d.nanos)))
-}
-
 // ---- domain → responses ----
-
-fn to_timestamp(t: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp { seconds: t.timestamp(), nanos: i32::try_from(t.timestamp_subsec_nanos()).unwrap_or(0) }
-}
 
 fn venue_to_wire(venue: &model::Venue, halls: &[model::Hall]) -> wire::Venue {
     let d = &venue.details;

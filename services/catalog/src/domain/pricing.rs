@@ -75,6 +75,15 @@ impl BandSchedule {
         }
     }
 
+    /// Each band with the local time it starts.
+    pub fn starts(&self) -> [(TimeBand, NaiveTime); 3] {
+        [
+            (TimeBand::Morning, self.morning_from),
+            (TimeBand::Normal, self.normal_from),
+            (TimeBand::LateNight, self.late_night_from),
+        ]
+    }
+
     /// The band a local time of day falls in; each band includes its start and excludes the next.
     pub fn band_at(&self, time: NaiveTime) -> TimeBand {
         if time >= self.late_night_from || time < self.morning_from {
