@@ -10,7 +10,7 @@ mod seat_map;
 
 use floodgate_proto::catalog::v1 as wire;
 
-use crate::domain::pricing::HallType;
+use crate::{domain::pricing::HallType, model};
 
 pub use pricing::{
     audience_from_wire, band_to_wire, cinema_pricing_from_wire, cinema_pricing_to_wire, money_from_wire, money_to_wire,
@@ -45,6 +45,36 @@ pub fn hall_type_to_wire(hall_type: HallType) -> wire::HallType {
         HallType::Theatre => wire::HallType::Theatre,
         HallType::Arena => wire::HallType::Arena,
         HallType::Stadium => wire::HallType::Stadium,
+    }
+}
+
+pub fn event_to_wire(event: &model::Event) -> wire::Event {
+    let category = format!("EVENT_CATEGORY_{}", event.category.to_uppercase());
+    wire::Event {
+        event_id: event.id.to_string(),
+        title: event.title.clone(),
+        category: wire::EventCategory::from_str_name(&category).unwrap_or_default().into(),
+        running_time: Some(prost_types::Duration { seconds: i64::from(event.runtime_minutes) * 60, nanos: 0 }),
+        version: event.version,
+        ..Default::default()
+    }
+}
+
+pub fn performance_to_wire(performance: &model::Performance) -> wire::Performance {
+    let status = match performance.status {
+        model::PerformanceStatus::Draft => wire::PerformanceStatus::Draft,
+        model::PerformanceStatus::Published => wire::PerformanceStatus::Published,
+        model::PerformanceStatus::Cancelled => wire::PerformanceStatus::Cancelled,
+    };
+    wire::Performance {
+        performance_id: performance.id.to_string(),
+        event_id: performance.event_id.to_string(),
+        hall_id: performance.hall_id.to_string(),
+        starts_at: Some(to_timestamp(performance.starts_at)),
+        ends_at: Some(to_timestamp(performance.ends_at)),
+        status: status.into(),
+        version: performance.version,
+        ..Default::default()
     }
 }
 

@@ -5,6 +5,7 @@
 pub mod layout;
 pub mod money;
 pub mod pricing;
+pub mod publish;
 pub mod sale;
 pub mod schedule;
 pub mod seat_map;

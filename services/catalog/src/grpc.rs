@@ -4,18 +4,24 @@
 
 use std::str::FromStr as _;
 
-use chrono::Duration;
+use chrono::{Duration, Utc};
+use floodgate_eventbus::outbox::Outbox;
 use floodgate_proto::catalog::v1::{self as wire, catalog_service_server::CatalogService};
 use sqlx::PgPool;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use crate::{
-    convert::{duration, hall_type_from_wire, hall_type_to_wire, timestamp, to_timestamp},
-    domain::{FieldError, Invalid, Validation, layout, seat_map::SeatMap},
+    convert::{self, duration, event_to_wire, hall_type_from_wire, hall_type_to_wire, performance_to_wire, timestamp},
+    domain::{
+        FieldError, Invalid, Validation, layout,
+        pricing::{Audience, PriceList},
+        seat_map::SeatMap,
+    },
     error::CatalogError,
     model::{self, NewEvent, NewVenue, VenueDetails},
     repo,
+    sales::Sales,
 };
 
 /// Cleaning/turnover between performances when the operator does not say.
@@ -24,11 +30,12 @@ const DEFAULT_TURNOVER: Duration = Duration::minutes(15);
 #[derive(Debug, Clone)]
 pub struct CatalogApi {
     pool: PgPool,
+    sales: Sales,
 }
 
 impl CatalogApi {
-    pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+    pub fn new(pool: PgPool, outbox: Outbox) -> Self {
+        Self { sales: Sales { pool: pool.clone(), outbox }, pool }
     }
 
     async fn conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Postgres>, Status> {
@@ -169,6 +176,73 @@ impl CatalogService for CatalogApi {
         let performance = repo::performance(&mut *self.conn().await?, id).await.map_err(status)?;
         Ok(Response::new(performance_to_wire(&performance)))
     }
+
+    async fn set_price_tiers(
+        &self,
+        request: Request<wire::SetPriceTiersRequest>,
+    ) -> Result<Response<wire::PriceTiers>, Status> {
+        let request = request.into_inner();
+        let id = parse_id("performance_id", &request.performance_id)?;
+        let (tiers, names) = convert::tiers_from_wire(&request.tiers).map_err(invalid_fields)?;
+        self.sales.set_price_tiers(id, &tiers, &names, Utc::now()).await.map_err(status)?;
+        Ok(Response::new(wire::PriceTiers { performance_id: request.performance_id, tiers: request.tiers }))
+    }
+
+    async fn set_pricing_rules(
+        &self,
+        request: Request<wire::SetPricingRulesRequest>,
+    ) -> Result<Response<wire::PricingRules>, Status> {
+        let rules = request.into_inner().rules.ok_or_else(|| invalid("rules", "is required"))?;
+        let venue_id = parse_id("rules.venue_id", &rules.venue_id)?;
+        let mut conn = self.conn().await?;
+        let (venue, _) = repo::venue(&mut conn, venue_id).await.map_err(status)?;
+        let pricing = convert::cinema_pricing_from_wire(&rules, venue.time_zone).map_err(invalid_fields)?;
+        PriceList::Cinema(pricing.clone()).validate().map_err(|e| invalid("rules", &e.to_string()))?;
+        let version = repo::set_pricing_rules(&mut conn, venue_id, &pricing).await.map_err(status)?;
+        Ok(Response::new(wire::PricingRules {
+            venue_id: venue_id.to_string(),
+            version,
+            ..convert::cinema_pricing_to_wire(&pricing)
+        }))
+    }
+
+    async fn quote_price(
+        &self,
+        request: Request<wire::QuotePriceRequest>,
+    ) -> Result<Response<wire::QuotePriceResponse>, Status> {
+        let request = request.into_inner();
+        let id = parse_id("performance_id", &request.performance_id)?;
+        let audience = convert::audience_from_wire(request.audience()).unwrap_or(Audience::Adult);
+        let (quote, grade) =
+            self.sales.quote(id, &request.seat_id, &request.section_id, audience).await.map_err(status)?;
+        Ok(Response::new(wire::QuotePriceResponse {
+            price: Some(convert::money_to_wire(quote.price)),
+            grade_code: grade,
+            band: quote.band.map_or(wire::TimeBand::Unspecified, convert::band_to_wire).into(),
+        }))
+    }
+
+    async fn set_sale_config(
+        &self,
+        request: Request<wire::SetSaleConfigRequest>,
+    ) -> Result<Response<wire::SaleConfig>, Status> {
+        let request = request.into_inner();
+        let id = parse_id("performance_id", &request.performance_id)?;
+        let message = request.sale_config.ok_or_else(|| invalid("sale_config", "is required"))?;
+        let config = convert::sale_config_from_wire(&message).map_err(invalid_fields)?;
+        self.sales.set_sale_config(id, &config, request.expected_version, Utc::now()).await.map_err(status)?;
+        Ok(Response::new(convert::sale_config_to_wire(&config)))
+    }
+
+    async fn publish_performance(
+        &self,
+        request: Request<wire::PublishPerformanceRequest>,
+    ) -> Result<Response<wire::Performance>, Status> {
+        let request = request.into_inner();
+        let id = parse_id("performance_id", &request.performance_id)?;
+        let performance = self.sales.publish(id, request.expected_version, Utc::now()).await.map_err(status)?;
+        Ok(Response::new(performance_to_wire(&performance)))
+    }
 }
 
 impl CatalogApi {
@@ -281,36 +355,6 @@ fn hall_to_wire(hall: &model::Hall, seat_map_version: i32) -> wire::Hall {
         name: hall.name.clone(),
         hall_type: hall_type_to_wire(hall.hall_type).into(),
         seat_map_version,
-    }
-}
-
-fn event_to_wire(event: &model::Event) -> wire::Event {
-    let category = format!("EVENT_CATEGORY_{}", event.category.to_uppercase());
-    wire::Event {
-        event_id: event.id.to_string(),
-        title: event.title.clone(),
-        category: wire::EventCategory::from_str_name(&category).unwrap_or_default().into(),
-        running_time: Some(prost_types::Duration { seconds: i64::from(event.runtime_minutes) * 60, nanos: 0 }),
-        version: event.version,
-        ..Default::default()
-    }
-}
-
-fn performance_to_wire(performance: &model::Performance) -> wire::Performance {
-    let status = match performance.status {
-        model::PerformanceStatus::Draft => wire::PerformanceStatus::Draft,
-        model::PerformanceStatus::Published => wire::PerformanceStatus::Published,
-        model::PerformanceStatus::Cancelled => wire::PerformanceStatus::Cancelled,
-    };
-    wire::Performance {
-        performance_id: performance.id.to_string(),
-        event_id: performance.event_id.to_string(),
-        hall_id: performance.hall_id.to_string(),
-        starts_at: Some(to_timestamp(performance.starts_at)),
-        ends_at: Some(to_timestamp(performance.ends_at)),
-        status: status.into(),
-        version: performance.version,
-        ..Default::default()
     }
 }
 

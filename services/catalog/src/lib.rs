@@ -13,6 +13,7 @@ mod events;
 pub mod grpc;
 pub mod model;
 pub mod repo;
+pub mod sales;
 
 use floodgate_eventbus::{Participation, Stream};
 use floodgate_proto::catalog::v1::catalog_service_server::CatalogServiceServer;
@@ -53,14 +54,16 @@ impl Service for Catalog {
         let pool = config.database.pool()?;
         let mut app = ServiceApp::new(ServiceHost::bind(Self::NAME, &config.server, metrics).await?);
         app.host.readiness_mut().add_postgres(pool.clone());
-        app.host.add_grpc_service(CatalogServiceServer::new(grpc::CatalogApi::new(pool.clone())));
+        let bus: floodgate_eventbus::BusConfig = (&config.bus).into();
+        let outbox = floodgate_eventbus::outbox::Outbox::new(&bus, Stream::Catalog);
+        app.host.add_grpc_service(CatalogServiceServer::new(grpc::CatalogApi::new(pool.clone(), outbox)));
         let participation = Participation {
             service: Self::NAME,
             produces: Stream::Catalog,
             consumes: CONSUMES,
             handler: CatalogEvents,
         };
-        floodgate_eventbus::join(&mut app, &(&config.bus).into(), &pool, participation).await?;
+        floodgate_eventbus::join(&mut app, &bus, &pool, participation).await?;
         Ok(app)
     }
 }

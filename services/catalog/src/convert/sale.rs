@@ -112,7 +112,7 @@ pub fn to_timestamp(t: DateTime<Utc>) -> prost_types::Timestamp {
 }
 
 pub fn to_duration(d: Duration) -> prost_types::Duration {
-    prost_types::Duration { seconds: d.num_seconds(), nanos: i32::try_from(d.subsec_nanos()).unwrap_or(0) }
+    prost_types::Duration { seconds: d.num_seconds(), nanos: d.subsec_nanos() }
 }
 
 #[cfg(test)]

@@ -9,13 +9,22 @@ use floodgate_testkit::TestBroker;
 use tokio_util::sync::CancellationToken;
 use tonic::{Code, transport::Channel};
 
-struct Running {
-    client: CatalogServiceClient<Channel>,
-    stop: CancellationToken,
-    task: tokio::task::JoinHandle<Result<(), floodgate_runtime::HostError>>,
+pub struct Running {
+    pub client: CatalogServiceClient<Channel>,
+    pub db: floodgate_testkit::TestDatabase,
+    pub stop: CancellationToken,
+    pub task: tokio::task::JoinHandle<Result<(), floodgate_runtime::HostError>>,
 }
 
-async fn start() -> anyhow::Result<Running> {
+impl Running {
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.stop.cancel();
+        self.task.await??;
+        Ok(())
+    }
+}
+
+pub async fn start() -> anyhow::Result<Running> {
     // An empty database: the service migrates it at start-up, as in production.
     let db = floodgate_testkit::TestDatabase::new(&[]).await?;
     let broker = TestBroker::new()?;
@@ -38,10 +47,10 @@ async fn start() -> anyhow::Result<Running> {
     let channel = Channel::from_shared(format!("http://{}", app.host.grpc_addr()))?.connect_lazy();
     let stop = CancellationToken::new();
     let task = tokio::spawn(app.run(stop.clone()));
-    Ok(Running { client: CatalogServiceClient::new(channel), stop, task })
+    Ok(Running { client: CatalogServiceClient::new(channel), db, stop, task })
 }
 
-fn stable_code(status: &tonic::Status) -> &str {
+pub fn stable_code(status: &tonic::Status) -> &str {
     status.metadata().get(floodgate_catalog::grpc::ERROR_CODE).and_then(|v| v.to_str().ok()).unwrap_or_default()
 }
 
@@ -52,7 +61,7 @@ fn at(hour: i64) -> prost_types::Timestamp {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_sets_up_a_screen_and_cannot_double_book_it() -> anyhow::Result<()> {
-    let Running { mut client, stop, task } = start().await?;
+    let Running { mut client, stop, task, .. } = start().await?;
 
     let venue = client
         .create_venue(wire::CreateVenueRequest {
@@ -142,7 +151,7 @@ async fn an_operator_sets_up_a_screen_and_cannot_double_book_it() -> anyhow::Res
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_requests_get_field_errors_not_server_errors() -> anyhow::Result<()> {
-    let Running { mut client, stop, task } = start().await?;
+    let Running { mut client, stop, task, .. } = start().await?;
 
     let bad_venue = client
         .create_venue(wire::CreateVenueRequest {

@@ -2,5 +2,6 @@
 
 mod api;
 mod performances;
+mod publishing;
 mod seat_maps;
 mod support;
