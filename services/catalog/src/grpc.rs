@@ -234,6 +234,33 @@ impl CatalogService for CatalogApi {
         Ok(Response::new(convert::sale_config_to_wire(&config)))
     }
 
+    async fn get_availability_summary(
+        &self,
+        request: Request<wire::GetAvailabilitySummaryRequest>,
+    ) -> Result<Response<wire::AvailabilitySummary>, Status> {
+        let id = parse_id("performance_id", &request.get_ref().performance_id)?;
+        let sections = repo::availability(&mut *self.conn().await?, id).await.map_err(status)?;
+        Ok(Response::new(wire::AvailabilitySummary {
+            performance_id: id.to_string(),
+            sections,
+            as_of: Some(convert::to_timestamp(Utc::now())),
+        }))
+    }
+
+    async fn get_box_office(
+        &self,
+        request: Request<wire::GetBoxOfficeRequest>,
+    ) -> Result<Response<wire::BoxOffice>, Status> {
+        let request = request.into_inner();
+        let now = Utc::now();
+        let from = request.from.as_ref().and_then(timestamp).unwrap_or(now - Duration::days(7)).date_naive();
+        let to = request.to.as_ref().and_then(timestamp).unwrap_or(now).date_naive() + chrono::Days::new(1);
+        // Rankings are short lists: 10 by default, clamped at 100 instead of refused.
+        let limit = if request.limit == 0 { 10 } else { i64::from(request.limit.min(100)) };
+        let entries = repo::box_office(&mut *self.conn().await?, from, to, limit).await.map_err(status)?;
+        Ok(Response::new(wire::BoxOffice { entries, as_of: Some(convert::to_timestamp(now)) }))
+    }
+
     async fn publish_performance(
         &self,
         request: Request<wire::PublishPerformanceRequest>,

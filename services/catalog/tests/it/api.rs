@@ -12,6 +12,7 @@ use tonic::{Code, transport::Channel};
 pub struct Running {
     pub client: CatalogServiceClient<Channel>,
     pub db: floodgate_testkit::TestDatabase,
+    pub broker: TestBroker,
     pub stop: CancellationToken,
     pub task: tokio::task::JoinHandle<Result<(), floodgate_runtime::HostError>>,
 }
@@ -47,7 +48,63 @@ pub async fn start() -> anyhow::Result<Running> {
     let channel = Channel::from_shared(format!("http://{}", app.host.grpc_addr()))?.connect_lazy();
     let stop = CancellationToken::new();
     let task = tokio::spawn(app.run(stop.clone()));
-    Ok(Running { client: CatalogServiceClient::new(channel), db, stop, task })
+    Ok(Running { client: CatalogServiceClient::new(channel), db, broker, stop, task })
+}
+
+pub fn topic_prefix(running: &Running) -> String {
+    running.broker.topic_prefix.clone()
+}
+
+pub fn brokers() -> anyhow::Result<String> {
+    floodgate_testkit::test_env("FLOODGATE_TEST_KAFKA_BROKERS")
+}
+
+/// A venue, an arena, an event and a draft performance; returns the performance id.
+pub async fn draft_performance(client: &mut CatalogServiceClient<Channel>) -> anyhow::Result<String> {
+    let venue = client
+        .create_venue(wire::CreateVenueRequest {
+            venue: Some(wire::VenueFields {
+                name: "Gocheok Sky Dome".into(),
+                time_zone: "Asia/Seoul".into(),
+                ..Default::default()
+            }),
+            idempotency_key: String::new(),
+        })
+        .await?
+        .into_inner();
+    let hall = client
+        .create_hall(wire::CreateHallRequest {
+            venue_id: venue.venue_id,
+            name: "Dome".into(),
+            hall_type: wire::HallType::Stadium.into(),
+        })
+        .await?
+        .into_inner();
+    let event = client
+        .create_event(wire::CreateEventRequest {
+            event: Some(wire::EventFields {
+                title: "Floodgate World Tour".into(),
+                category: wire::EventCategory::Concert.into(),
+                running_time: Some(prost_types::Duration { seconds: 9_000, nanos: 0 }),
+                ..Default::default()
+            }),
+            idempotency_key: String::new(),
+        })
+        .await?
+        .into_inner();
+    let starts_at =
+        prost_types::Timestamp { seconds: (chrono::Utc::now() + chrono::Duration::days(60)).timestamp(), nanos: 0 };
+    let performance = client
+        .create_performance(wire::CreatePerformanceRequest {
+            event_id: event.event_id,
+            hall_id: hall.hall_id,
+            starts_at: Some(starts_at),
+            turnover: None,
+            idempotency_key: String::new(),
+        })
+        .await?
+        .into_inner();
+    Ok(performance.performance_id)
 }
 
 pub fn stable_code(status: &tonic::Status) -> &str {

@@ -3,5 +3,6 @@
 mod api;
 mod performances;
 mod publishing;
+mod read_models;
 mod seat_maps;
 mod support;
