@@ -49,14 +49,22 @@ pub fn hall_type_to_wire(hall_type: HallType) -> wire::HallType {
 }
 
 pub fn event_to_wire(event: &model::Event) -> wire::Event {
-    let category = format!("EVENT_CATEGORY_{}", event.category.to_uppercase());
+    let d = &event.details;
+    let category = format!("EVENT_CATEGORY_{}", d.category.to_uppercase());
     wire::Event {
         event_id: event.id.to_string(),
-        title: event.title.clone(),
+        title: d.title.clone(),
+        description: d.description.clone(),
         category: wire::EventCategory::from_str_name(&category).unwrap_or_default().into(),
-        running_time: Some(prost_types::Duration { seconds: i64::from(event.runtime_minutes) * 60, nanos: 0 }),
+        genre: d.genres.first().cloned().unwrap_or_default(),
+        age_rating: d.age_rating.clone(),
+        running_time: Some(prost_types::Duration { seconds: i64::from(d.runtime_minutes) * 60, nanos: 0 }),
+        poster_url: d.poster_url.clone(),
+        performers: d.performers.clone(),
         version: event.version,
-        ..Default::default()
+        genres: d.genres.clone(),
+        still_urls: Vec::new(),
+        trailer_url: String::new(),
     }
 }
 

@@ -22,6 +22,7 @@ use crate::{
     model::{self, NewEvent, NewVenue, VenueDetails},
     repo,
     sales::Sales,
+    search,
 };
 
 /// Cleaning/turnover between performances when the operator does not say.
@@ -234,6 +235,56 @@ impl CatalogService for CatalogApi {
         Ok(Response::new(convert::sale_config_to_wire(&config)))
     }
 
+    async fn search_events(
+        &self,
+        request: Request<wire::SearchEventsRequest>,
+    ) -> Result<Response<wire::SearchEventsResponse>, Status> {
+        let request = request.into_inner();
+        let mut v = Validation::default();
+        let venue_id = if request.venue_id.is_empty() { None } else { Uuid::parse_str(&request.venue_id).ok() };
+        v.check(request.venue_id.is_empty() || venue_id.is_some(), || "venue_id".into(), "must be a UUID");
+        v.check(request.text.len() <= 200, || "text".into(), "must be at most 200 characters");
+        v.finish().map_err(invalid_fields)?;
+        let page = request.page.clone().unwrap_or_default();
+        let cursor = if page.cursor.is_empty() {
+            None
+        } else {
+            Some(search::Cursor::decode(&page.cursor).map_err(invalid_fields)?)
+        };
+        let query = search::Query {
+            text: request.text.clone(),
+            category: (request.category() != wire::EventCategory::Unspecified)
+                .then(|| request.category().as_str_name().trim_start_matches("EVENT_CATEGORY_").to_lowercase()),
+            genre: (!request.genre.trim().is_empty()).then(|| request.genre.trim().to_lowercase()),
+            from: request.from.as_ref().and_then(timestamp),
+            to: request.to.as_ref().and_then(timestamp),
+            venue_id,
+            min_price: request.min_price.as_ref().map(|m| m.minor),
+            max_price: request.max_price.as_ref().map(|m| m.minor),
+            on_sale_only: request.on_sale_only,
+        };
+        let size = if page.page_size == 0 { search::DEFAULT_PAGE } else { page.page_size };
+        let (hits, next) = search::search(&mut *self.conn().await?, &query, cursor, size).await.map_err(status)?;
+        Ok(Response::new(wire::SearchEventsResponse {
+            events: hits
+                .iter()
+                .map(|hit| wire::EventSummary {
+                    event: Some(event_to_wire(&hit.event)),
+                    first_performance_at: hit.first_performance_at.map(convert::to_timestamp),
+                    last_performance_at: hit.last_performance_at.map(convert::to_timestamp),
+                    lowest_price: hit
+                        .lowest_price
+                        .clone()
+                        .map(|(minor, currency)| floodgate_proto::types::v1::Money { minor, currency }),
+                    venue_names: hit.venue_names.clone(),
+                })
+                .collect(),
+            page: Some(floodgate_proto::types::v1::PageResponse {
+                next_cursor: next.map(|c| c.encode()).unwrap_or_default(),
+            }),
+        }))
+    }
+
     async fn get_availability_summary(
         &self,
         request: Request<wire::GetAvailabilitySummaryRequest>,
@@ -337,10 +388,20 @@ fn new_event(fields: &wire::EventFields) -> Result<NewEvent, Invalid> {
         "must be between 1 minute and 12 hours",
     );
     v.finish()?;
+    let mut genres: Vec<String> =
+        fields.genres.iter().map(|g| g.trim().to_lowercase()).filter(|g| !g.is_empty()).collect();
+    if genres.is_empty() && !fields.genre.trim().is_empty() {
+        genres.push(fields.genre.trim().to_lowercase());
+    }
     Ok(NewEvent {
         title: title.to_owned(),
+        description: fields.description.clone(),
         category: fields.category().as_str_name().trim_start_matches("EVENT_CATEGORY_").to_lowercase(),
+        genres,
+        age_rating: if fields.age_rating.is_empty() { "ALL".into() } else { fields.age_rating.clone() },
         runtime_minutes: i32::try_from(runtime.unwrap_or(1)).unwrap_or(1),
+        poster_url: fields.poster_url.clone(),
+        performers: fields.performers.clone(),
     })
 }
 

@@ -14,6 +14,7 @@ pub mod grpc;
 pub mod model;
 pub mod repo;
 pub mod sales;
+pub mod search;
 
 use floodgate_eventbus::{Participation, Stream};
 use floodgate_proto::catalog::v1::catalog_service_server::CatalogServiceServer;

@@ -51,19 +51,28 @@ pub struct Hall {
     pub hall_type: HallType,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewEvent {
+/// An event (a film, a concert, a show) as an operator describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EventDetails {
     pub title: String,
+    pub description: String,
+    /// Lower-case category name: "movie", "concert", "musical"…
     pub category: String,
+    pub genres: Vec<String>,
+    /// "ALL", "12", "15", "19"…
+    pub age_rating: String,
     pub runtime_minutes: i32,
+    pub poster_url: String,
+    pub performers: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+/// What creating an event takes.
+pub type NewEvent = EventDetails;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
     pub id: Uuid,
-    pub title: String,
-    pub category: String,
-    pub runtime_minutes: i32,
+    pub details: EventDetails,
     pub version: i64,
 }
 

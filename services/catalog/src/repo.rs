@@ -132,20 +132,41 @@ pub async fn insert_hall(
 
 pub async fn insert_event(conn: &mut PgConnection, event: &NewEvent) -> Result<Event, CatalogError> {
     let id = Uuid::now_v7();
-    sqlx::query("INSERT INTO events (id, title, category, runtime_minutes) VALUES ($1, $2, $3, $4)")
-        .bind(id)
-        .bind(&event.title)
-        .bind(&event.category)
-        .bind(event.runtime_minutes)
-        .execute(conn)
-        .await?;
-    Ok(Event {
-        id,
-        title: event.title.clone(),
-        category: event.category.clone(),
-        runtime_minutes: event.runtime_minutes,
-        version: 1,
-    })
+    sqlx::query(
+        "INSERT INTO events (id, title, description, category, genres, age_rating, runtime_minutes, poster_url, performers)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(id)
+    .bind(&event.title)
+    .bind(&event.description)
+    .bind(&event.category)
+    .bind(&event.genres)
+    .bind(&event.age_rating)
+    .bind(event.runtime_minutes)
+    .bind(&event.poster_url)
+    .bind(&event.performers)
+    .execute(conn)
+    .await?;
+    Ok(Event { id, details: event.clone(), version: 1 })
+}
+
+pub(crate) const EVENT_COLUMNS: &str = "e.id, e.title, e.description, e.category, e.genres, e.age_rating, e.runtime_minutes, e.poster_url, e.performers, e.version";
+
+pub(crate) fn event_from_row(row: &PgRow) -> Event {
+    Event {
+        id: row.get("id"),
+        details: model::EventDetails {
+            title: row.get("title"),
+            description: row.get("description"),
+            category: row.get("category"),
+            genres: row.get("genres"),
+            age_rating: row.get("age_rating"),
+            runtime_minutes: row.get("runtime_minutes"),
+            poster_url: row.get("poster_url"),
+            performers: row.get("performers"),
+        },
+        version: row.get("version"),
+    }
 }
 
 /// Schedules `event` in `hall` at `starts_at`, holding the hall for the event's runtime plus
@@ -308,18 +329,12 @@ pub async fn seat_map(conn: &mut PgConnection, hall_id: Uuid, version: i32) -> R
 }
 
 pub async fn event(conn: &mut PgConnection, id: Uuid) -> Result<(Event, Vec<Performance>), CatalogError> {
-    let row = sqlx::query("SELECT id, title, category, runtime_minutes, version FROM events WHERE id = $1")
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {EVENT_COLUMNS} FROM events e WHERE e.id = $1")))
         .bind(id)
         .fetch_optional(&mut *conn)
         .await?
         .ok_or(CatalogError::NotFound { what: "event", id })?;
-    let event = Event {
-        id,
-        title: row.get("title"),
-        category: row.get("category"),
-        runtime_minutes: row.get("runtime_minutes"),
-        version: row.get("version"),
-    };
+    let event = event_from_row(&row);
     let performances = sqlx::query(
         "SELECT id, event_id, hall_id, starts_at, ends_at, status, version FROM performances
          WHERE event_id = $1 AND status <> 'cancelled' ORDER BY starts_at",

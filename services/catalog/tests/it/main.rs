@@ -4,5 +4,6 @@ mod api;
 mod performances;
 mod publishing;
 mod read_models;
+mod search;
 mod seat_maps;
 mod support;

@@ -19,7 +19,12 @@ async fn screen_and_film(db: &TestDatabase) -> anyhow::Result<(Hall, Uuid)> {
     let hall = repo::insert_hall(&mut conn, venue.id, "Screen 1", HallType::Imax).await?;
     let film = repo::insert_event(
         &mut conn,
-        &NewEvent { title: "Ticket to Ride".into(), category: "movie".into(), runtime_minutes: 120 },
+        &NewEvent {
+            title: "Ticket to Ride".into(),
+            category: "movie".into(),
+            runtime_minutes: 120,
+            ..NewEvent::default()
+        },
     )
     .await?;
     Ok((hall, film.id))
