@@ -4,6 +4,7 @@
 //!
 //! [`FieldError`]: crate::domain::FieldError
 
+pub mod compact;
 mod pricing;
 mod sale;
 mod seat_map;

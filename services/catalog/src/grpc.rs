@@ -2,7 +2,7 @@
 //! messages out. Request checking produces field errors; [`status`] is the one place catalog
 //! errors become gRPC statuses. Methods not built yet answer UNIMPLEMENTED.
 
-use std::str::FromStr as _;
+use std::{str::FromStr as _, sync::Arc};
 
 use chrono::{Duration, Utc};
 use floodgate_eventbus::outbox::Outbox;
@@ -21,22 +21,31 @@ use crate::{
     error::CatalogError,
     model::{self, NewEvent, NewVenue, VenueDetails},
     repo,
-    sales::Sales,
+    sales::{self, Sales},
     search,
+    seat_map_cache::{SeatMapCache, ServedMap},
 };
 
 /// Cleaning/turnover between performances when the operator does not say.
 const DEFAULT_TURNOVER: Duration = Duration::minutes(15);
 
+/// Seat maps kept encoded in memory; a few hundred kilobytes each for the largest venues.
+const CACHED_SEAT_MAPS: usize = 256;
+
 #[derive(Debug, Clone)]
 pub struct CatalogApi {
     pool: PgPool,
     sales: Sales,
+    seat_maps: Arc<SeatMapCache>,
 }
 
 impl CatalogApi {
     pub fn new(pool: PgPool, outbox: Outbox) -> Self {
-        Self { sales: Sales { pool: pool.clone(), outbox }, pool }
+        Self {
+            sales: Sales { pool: pool.clone(), outbox },
+            pool,
+            seat_maps: Arc::new(SeatMapCache::new(CACHED_SEAT_MAPS)),
+        }
     }
 
     async fn conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Postgres>, Status> {
@@ -283,6 +292,58 @@ impl CatalogService for CatalogApi {
                 next_cursor: next.map(|c| c.encode()).unwrap_or_default(),
             }),
         }))
+    }
+
+    async fn get_performance_seat_map(
+        &self,
+        request: Request<wire::GetPerformanceSeatMapRequest>,
+    ) -> Result<Response<wire::PerformanceSeatMap>, Status> {
+        let request = request.into_inner();
+        let id = parse_id("performance_id", &request.performance_id)?;
+        let mut conn = self.conn().await?;
+        let context = repo::performance_context(&mut conn, id, false).await.map_err(status)?;
+        // Drafts show the hall's latest map; published performances the version they sell.
+        let (map_version, full_map) = match context.seat_map_version {
+            Some(version) => (version, None),
+            None => {
+                let (version, map) = repo::seat_map(&mut conn, context.performance.hall_id, 0).await.map_err(status)?;
+                (version, Some(map))
+            }
+        };
+        let etag = format!("{id}.{}.{map_version}", context.performance.version);
+        if request.if_none_match == etag && !request.full {
+            return Ok(Response::new(wire::PerformanceSeatMap {
+                performance_id: request.performance_id,
+                etag,
+                not_modified: true,
+                ..Default::default()
+            }));
+        }
+        let served = match self.seat_maps.get(&etag) {
+            Some(served) if !request.full => served,
+            _ => {
+                let map = match full_map {
+                    Some(map) => map,
+                    None => {
+                        repo::seat_map(&mut conn, context.performance.hall_id, map_version).await.map_err(status)?.1
+                    }
+                };
+                let (tiers, names) = repo::price_tiers(&mut conn, id).await.map_err(status)?;
+                let served = ServedMap::build(etag, &map, map_version, sales::tiers_to_wire(&tiers, &names));
+                let served = self.seat_maps.insert(served);
+                if request.full {
+                    let mut response = served.response(request.performance_id);
+                    response.seat_map = Some(wire::SeatMap {
+                        hall_id: context.performance.hall_id.to_string(),
+                        version: map_version,
+                        ..wire::SeatMap::from(&map)
+                    });
+                    return Ok(Response::new(response));
+                }
+                served
+            }
+        };
+        Ok(Response::new(served.response(request.performance_id)))
     }
 
     async fn get_availability_summary(

@@ -15,6 +15,7 @@ pub mod model;
 pub mod repo;
 pub mod sales;
 pub mod search;
+pub mod seat_map_cache;
 
 use floodgate_eventbus::{Participation, Stream};
 use floodgate_proto::catalog::v1::catalog_service_server::CatalogServiceServer;

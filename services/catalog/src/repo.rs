@@ -356,6 +356,8 @@ pub struct PerformanceContext {
     pub venue_id: Uuid,
     pub time_zone: chrono_tz::Tz,
     pub runtime_minutes: i32,
+    /// The seat-map version it was published with (none while a draft: the hall's latest).
+    pub seat_map_version: Option<i32>,
 }
 
 /// Loads a performance with its hall and venue; `lock` takes the performance row for update.
@@ -366,7 +368,7 @@ pub async fn performance_context(
 ) -> Result<PerformanceContext, CatalogError> {
     let sql = format!(
         "SELECT p.id, p.event_id, p.hall_id, p.starts_at, p.ends_at, p.status, p.version,
-                h.hall_type, h.venue_id, v.time_zone, e.runtime_minutes
+                p.seat_map_version, h.hall_type, h.venue_id, v.time_zone, e.runtime_minutes
          FROM performances p JOIN halls h ON h.id = p.hall_id JOIN venues v ON v.id = h.venue_id
                              JOIN events e ON e.id = p.event_id
          WHERE p.id = $1 {}",
@@ -386,6 +388,7 @@ pub async fn performance_context(
         venue_id: row.get("venue_id"),
         time_zone: zone.parse().map_err(|_| CatalogError::Corrupt(format!("unknown time zone {zone:?}")))?,
         runtime_minutes: row.get("runtime_minutes"),
+        seat_map_version: row.get("seat_map_version"),
     })
 }
 

@@ -44,16 +44,17 @@ impl Sales {
         let context = repo::performance_context(&mut tx, performance_id, true).await?;
         refuse_cancelled(&context)?;
         repo::set_price_tiers(&mut tx, performance_id, tiers, names).await?;
+        // A new version, so cached seat maps (keyed by it) are not served with old prices.
+        sqlx::query("UPDATE performances SET version = version + 1, updated_at = now() WHERE id = $1")
+            .bind(performance_id)
+            .execute(&mut *tx)
+            .await?;
         if context.performance.status == PerformanceStatus::Published {
             let changed = wire::PricesChanged {
                 performance_id: performance_id.to_string(),
                 tiers: tiers_to_wire(tiers, names),
                 version: context.performance.version + 1,
             };
-            sqlx::query("UPDATE performances SET version = version + 1 WHERE id = $1")
-                .bind(performance_id)
-                .execute(&mut *tx)
-                .await?;
             self.outbox.enqueue(&mut tx, &Event::new(PRODUCER, performance_id.to_string(), &changed, now)).await?;
         }
         tx.commit().await?;
@@ -191,7 +192,10 @@ impl Sales {
     }
 }
 
-fn tiers_to_wire(tiers: &TierPricing, names: &std::collections::BTreeMap<String, String>) -> Vec<wire::PriceTier> {
+pub(crate) fn tiers_to_wire(
+    tiers: &TierPricing,
+    names: &std::collections::BTreeMap<String, String>,
+) -> Vec<wire::PriceTier> {
     tiers
         .prices
         .iter()

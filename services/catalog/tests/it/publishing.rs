@@ -156,7 +156,8 @@ async fn publishing_names_every_gap_then_announces_what_booking_needs() -> anyho
         .set_sale_config(wire::SetSaleConfigRequest {
             performance_id: draft.performance_id.clone(),
             sale_config: Some(sale_config(starts_at)),
-            expected_version: draft.version,
+            // Setting prices made a new version: optimistic concurrency wants the current one.
+            expected_version: draft.version + 1,
         })
         .await?;
     assert_eq!(configured.into_inner().per_buyer_limit, 4);
@@ -300,6 +301,50 @@ async fn cinema_quotes_follow_the_seoul_clock_hall_type_and_audience() -> anyhow
         .await
         .expect_err("no such seat");
     assert!(nowhere.message().contains("seat_id"), "{}", nowhere.message());
+
+    running.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn buyers_get_a_compact_cached_seat_map_that_follows_price_changes() -> anyhow::Result<()> {
+    use prost::Message as _;
+    let running = api::start().await?;
+    let mut client = running.client.clone();
+    let starts_at = Utc::now() + Duration::days(30);
+    let (_, show) = performance(&mut client, wire::HallType::Arena, concert_sections(), starts_at).await?;
+    let tiers = |vip| wire::SetPriceTiersRequest {
+        performance_id: show.performance_id.clone(),
+        tiers: vec![
+            wire::PriceTier { grade_code: "VIP".into(), grade_name: "VIP".into(), price: krw(vip) },
+            wire::PriceTier { grade_code: "R".into(), grade_name: "R".into(), price: krw(165_000) },
+        ],
+    };
+    client.set_price_tiers(tiers(198_000)).await?;
+
+    let request = |if_none_match: &str, full| wire::GetPerformanceSeatMapRequest {
+        performance_id: show.performance_id.clone(),
+        full,
+        if_none_match: if_none_match.into(),
+    };
+    let first = client.get_performance_seat_map(request("", false)).await?.into_inner();
+    assert!(first.seat_map.is_none(), "the full map only on request");
+    let compact = wire::CompactSeatMap::decode(first.compact_seat_map.clone())?;
+    let map = floodgate_catalog::convert::compact::expand(&compact).map_err(|e| anyhow::anyhow!("{e}"))?;
+    assert_eq!(map.capacity().total, 500 + 50);
+    assert_eq!(first.tiers.len(), 2);
+
+    let again = client.get_performance_seat_map(request(&first.etag, false)).await?.into_inner();
+    assert!(again.not_modified && again.compact_seat_map.is_empty(), "unchanged: nothing resent");
+
+    client.set_price_tiers(tiers(220_000)).await?;
+    let repriced = client.get_performance_seat_map(request(&first.etag, false)).await?.into_inner();
+    assert!(!repriced.not_modified);
+    assert_ne!(repriced.etag, first.etag, "a price change is a new etag");
+    let vip = repriced.tiers.iter().find(|t| t.grade_code == "VIP").and_then(|t| t.price.as_ref()).map(|p| p.minor);
+    assert_eq!(vip, Some(220_000));
+
+    let full = client.get_performance_seat_map(request("", true)).await?.into_inner();
+    assert_eq!(full.seat_map.map(|m| m.sections.len()), Some(2));
 
     running.stop().await
 }
