@@ -17,6 +17,8 @@ pub enum CatalogError {
     VersionConflict { expected: i64, actual: i64 },
     #[error("a hall named {name:?} already exists in this venue")]
     DuplicateHall { name: String },
+    #[error("the {what} cannot be changed: {reason}")]
+    InUse { what: &'static str, reason: String },
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
     #[error("catalog database error")]

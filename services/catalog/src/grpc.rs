@@ -68,6 +68,47 @@ impl CatalogService for CatalogApi {
         Ok(Response::new(venue_to_wire(&venue, &halls)))
     }
 
+    async fn update_venue(&self, request: Request<wire::UpdateVenueRequest>) -> Result<Response<wire::Venue>, Status> {
+        let request = request.into_inner();
+        let id = parse_id("venue_id", &request.venue_id)?;
+        let fields = request.venue.ok_or_else(|| invalid("venue", "is required"))?;
+        let venue = new_venue(&fields).map_err(invalid_fields)?;
+        let mut conn = self.conn().await?;
+        repo::update_venue(&mut conn, id, &venue.details, venue.time_zone, request.expected_version)
+            .await
+            .map_err(status)?;
+        let (venue, halls) = repo::venue(&mut conn, id).await.map_err(status)?;
+        Ok(Response::new(venue_to_wire(&venue, &halls)))
+    }
+
+    async fn delete_venue(
+        &self,
+        request: Request<wire::DeleteVenueRequest>,
+    ) -> Result<Response<wire::DeleteVenueResponse>, Status> {
+        let request = request.into_inner();
+        let id = parse_id("venue_id", &request.venue_id)?;
+        repo::delete_venue(&mut *self.conn().await?, id, request.expected_version).await.map_err(status)?;
+        Ok(Response::new(wire::DeleteVenueResponse {}))
+    }
+
+    async fn list_venues(
+        &self,
+        request: Request<wire::ListVenuesRequest>,
+    ) -> Result<Response<wire::ListVenuesResponse>, Status> {
+        let page = request.into_inner().page.unwrap_or_default();
+        let after = if page.cursor.is_empty() { None } else { Some(parse_id("page.cursor", &page.cursor)?) };
+        let size = if page.page_size == 0 { search::DEFAULT_PAGE } else { page.page_size.min(search::MAX_PAGE) };
+        let mut venues = repo::venues(&mut *self.conn().await?, after, i64::from(size) + 1).await.map_err(status)?;
+        let more = venues.len() > size as usize;
+        venues.truncate(size as usize);
+        let next_cursor =
+            if more { venues.last().map(|v| v.id.to_string()).unwrap_or_default() } else { String::new() };
+        Ok(Response::new(wire::ListVenuesResponse {
+            venues: venues.iter().map(|v| venue_to_wire(v, &[])).collect(),
+            page: Some(floodgate_proto::types::v1::PageResponse { next_cursor }),
+        }))
+    }
+
     async fn create_hall(&self, request: Request<wire::CreateHallRequest>) -> Result<Response<wire::Hall>, Status> {
         let request = request.into_inner();
         let mut v = Validation::default();
@@ -141,6 +182,17 @@ impl CatalogService for CatalogApi {
         Ok(Response::new(event_to_wire(&created)))
     }
 
+    async fn update_event(&self, request: Request<wire::UpdateEventRequest>) -> Result<Response<wire::Event>, Status> {
+        let request = request.into_inner();
+        let id = parse_id("event_id", &request.event_id)?;
+        let fields = request.event.ok_or_else(|| invalid("event", "is required"))?;
+        let details = new_event(&fields).map_err(invalid_fields)?;
+        let version = repo::update_event(&mut *self.conn().await?, id, &details, request.expected_version)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(event_to_wire(&model::Event { id, details, version })))
+    }
+
     async fn get_event(&self, request: Request<wire::GetEventRequest>) -> Result<Response<wire::EventDetail>, Status> {
         let id = parse_id("event_id", &request.get_ref().event_id)?;
         let (event, performances) = repo::event(&mut *self.conn().await?, id).await.map_err(status)?;
@@ -184,6 +236,16 @@ impl CatalogService for CatalogApi {
     ) -> Result<Response<wire::Performance>, Status> {
         let id = parse_id("performance_id", &request.get_ref().performance_id)?;
         let performance = repo::performance(&mut *self.conn().await?, id).await.map_err(status)?;
+        Ok(Response::new(performance_to_wire(&performance)))
+    }
+
+    async fn cancel_performance(
+        &self,
+        request: Request<wire::CancelPerformanceRequest>,
+    ) -> Result<Response<wire::Performance>, Status> {
+        let request = request.into_inner();
+        let id = parse_id("performance_id", &request.performance_id)?;
+        let performance = self.sales.cancel(id, &request.reason, Utc::now()).await.map_err(status)?;
         Ok(Response::new(performance_to_wire(&performance)))
     }
 
@@ -528,6 +590,7 @@ pub fn status(error: CatalogError) -> Status {
         CatalogError::Overlap { .. } => (tonic::Code::FailedPrecondition, "SLOT_TAKEN"),
         CatalogError::VersionConflict { .. } => (tonic::Code::Aborted, "VERSION_CONFLICT"),
         CatalogError::DuplicateHall { .. } => (tonic::Code::AlreadyExists, "DUPLICATE_HALL"),
+        CatalogError::InUse { .. } => (tonic::Code::FailedPrecondition, "IN_USE"),
         CatalogError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) => {
             (tonic::Code::Unavailable, "UNAVAILABLE")
         }

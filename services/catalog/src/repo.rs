@@ -51,7 +51,7 @@ pub async fn venue(conn: &mut PgConnection, id: Uuid) -> Result<(Venue, Vec<Hall
     let row = sqlx::query(
         "SELECT name, address, latitude, longitude, transit_notes, parking_notes, contact_phone, contact_email,
                 time_zone, version
-         FROM venues WHERE id = $1",
+         FROM venues WHERE id = $1 AND deleted_at IS NULL",
     )
     .bind(id)
     .fetch_optional(&mut *conn)
@@ -594,4 +594,157 @@ pub async fn box_office(
             rank: u32::try_from(rank + 1).unwrap_or(u32::MAX),
         })
         .collect())
+}
+
+/// Replaces a venue's details if `expected_version` is still current; returns the new version.
+pub async fn update_venue(
+    conn: &mut PgConnection,
+    id: Uuid,
+    details: &model::VenueDetails,
+    time_zone: chrono_tz::Tz,
+    expected_version: i64,
+) -> Result<i64, CatalogError> {
+    let updated: Option<i64> = sqlx::query_scalar(
+        "UPDATE venues SET name = $3, address = $4, latitude = $5, longitude = $6, transit_notes = $7,
+                parking_notes = $8, contact_phone = $9, contact_email = $10, time_zone = $11,
+                version = version + 1, updated_at = now()
+         WHERE id = $1 AND version = $2 AND deleted_at IS NULL
+         RETURNING version",
+    )
+    .bind(id)
+    .bind(expected_version)
+    .bind(&details.name)
+    .bind(sqlx::types::Json(&details.address))
+    .bind(details.latitude)
+    .bind(details.longitude)
+    .bind(&details.transit_notes)
+    .bind(&details.parking_notes)
+    .bind(&details.contact_phone)
+    .bind(&details.contact_email)
+    .bind(time_zone.name())
+    .fetch_optional(&mut *conn)
+    .await?;
+    match updated {
+        Some(version) => Ok(version),
+        None => Err(version_or_missing(
+            conn,
+            "venue",
+            "SELECT version FROM venues WHERE id = $1 AND deleted_at IS NULL",
+            id,
+            expected_version,
+        )
+        .await),
+    }
+}
+
+/// Deletes a venue (softly) unless it has published performances.
+pub async fn delete_venue(conn: &mut PgConnection, id: Uuid, expected_version: i64) -> Result<(), CatalogError> {
+    let mut tx = conn.begin().await?;
+    let version: Option<i64> =
+        sqlx::query_scalar("SELECT version FROM venues WHERE id = $1 AND deleted_at IS NULL FOR UPDATE")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let version = version.ok_or(CatalogError::NotFound { what: "venue", id })?;
+    if expected_version != 0 && version != expected_version {
+        return Err(CatalogError::VersionConflict { expected: expected_version, actual: version });
+    }
+    let published: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM performances p JOIN halls h ON h.id = p.hall_id
+         WHERE h.venue_id = $1 AND p.status = 'published'",
+    )
+    .bind(id)
+    .fetch_one(&mut *tx)
+    .await?;
+    if published > 0 {
+        return Err(CatalogError::InUse { what: "venue", reason: format!("{published} published performance(s)") });
+    }
+    sqlx::query("UPDATE venues SET deleted_at = now(), version = version + 1 WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Replaces an event's details if `expected_version` is still current; returns the new version.
+pub async fn update_event(
+    conn: &mut PgConnection,
+    id: Uuid,
+    details: &model::EventDetails,
+    expected_version: i64,
+) -> Result<i64, CatalogError> {
+    let updated: Option<i64> = sqlx::query_scalar(
+        "UPDATE events SET title = $3, description = $4, category = $5, genres = $6, age_rating = $7,
+                runtime_minutes = $8, poster_url = $9, performers = $10, version = version + 1, updated_at = now()
+         WHERE id = $1 AND version = $2
+         RETURNING version",
+    )
+    .bind(id)
+    .bind(expected_version)
+    .bind(&details.title)
+    .bind(&details.description)
+    .bind(&details.category)
+    .bind(&details.genres)
+    .bind(&details.age_rating)
+    .bind(details.runtime_minutes)
+    .bind(&details.poster_url)
+    .bind(&details.performers)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match updated {
+        Some(version) => Ok(version),
+        None => {
+            Err(version_or_missing(conn, "event", "SELECT version FROM events WHERE id = $1", id, expected_version)
+                .await)
+        }
+    }
+}
+
+/// Why a versioned update matched no row: the row is gone, or its version moved on.
+async fn version_or_missing(
+    conn: &mut PgConnection,
+    what: &'static str,
+    sql: &'static str,
+    id: Uuid,
+    expected: i64,
+) -> CatalogError {
+    match sqlx::query_scalar::<_, i64>(sql).bind(id).fetch_optional(conn).await {
+        Ok(Some(actual)) => CatalogError::VersionConflict { expected, actual },
+        Ok(None) => CatalogError::NotFound { what, id },
+        Err(e) => e.into(),
+    }
+}
+
+/// Venues ordered by id (UUIDv7: creation order), after `after`.
+pub async fn venues(conn: &mut PgConnection, after: Option<Uuid>, limit: i64) -> Result<Vec<Venue>, CatalogError> {
+    let ids: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM venues WHERE deleted_at IS NULL AND ($1::uuid IS NULL OR id > $1) ORDER BY id LIMIT $2",
+    )
+    .bind(after)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut venues = Vec::with_capacity(ids.len());
+    for id in ids {
+        venues.push(venue(&mut *conn, id).await?.0);
+    }
+    Ok(venues)
+}
+
+/// Cancels a performance: it frees its slot and is announced so sales stop.
+pub async fn cancel_performance(conn: &mut PgConnection, id: Uuid) -> Result<Performance, CatalogError> {
+    let updated = sqlx::query(
+        "UPDATE performances SET status = 'cancelled', version = version + 1, updated_at = now()
+         WHERE id = $1 AND status <> 'cancelled'",
+    )
+    .bind(id)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    let performance = performance(conn, id).await?;
+    if updated == 0 {
+        return Err(CatalogError::InUse { what: "performance", reason: "already cancelled".into() });
+    }
+    Ok(performance)
 }

@@ -88,6 +88,29 @@ impl Sales {
         Ok(performance)
     }
 
+    /// Cancels a performance; a published one is announced so booking and the waiting room stop
+    /// selling (refunds are booking's and payment's business).
+    pub async fn cancel(
+        &self,
+        performance_id: Uuid,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Performance, CatalogError> {
+        let mut tx = self.pool.begin().await?;
+        let context = repo::performance_context(&mut tx, performance_id, true).await?;
+        let performance = repo::cancel_performance(&mut tx, performance_id).await?;
+        if context.performance.status == PerformanceStatus::Published {
+            let cancelled = wire::PerformanceCancelled {
+                performance_id: performance_id.to_string(),
+                reason: reason.to_owned(),
+                cancelled_at: Some(convert::to_timestamp(now)),
+            };
+            self.outbox.enqueue(&mut tx, &Event::new(PRODUCER, performance_id.to_string(), &cancelled, now)).await?;
+        }
+        tx.commit().await?;
+        Ok(performance)
+    }
+
     /// What `seat_id` (or a place in GA `section_id`) costs for `audience`.
     pub async fn quote(
         &self,

@@ -12,20 +12,20 @@ use tonic::{Code, transport::Channel};
 
 use crate::api::{self, stable_code};
 
-fn krw(minor: i64) -> Option<types::Money> {
+pub fn krw(minor: i64) -> Option<types::Money> {
     Some(types::Money { minor, currency: "KRW".into() })
 }
 
-fn timestamp(t: chrono::DateTime<Utc>) -> Option<prost_types::Timestamp> {
+pub fn timestamp(t: chrono::DateTime<Utc>) -> Option<prost_types::Timestamp> {
     Some(prost_types::Timestamp { seconds: t.timestamp(), nanos: 0 })
 }
 
-fn minutes(m: i64) -> Option<prost_types::Duration> {
+pub fn minutes(m: i64) -> Option<prost_types::Duration> {
     Some(prost_types::Duration { seconds: m * 60, nanos: 0 })
 }
 
 /// A venue (Seoul), a hall of `hall_type` with `sections`, an event and one performance at `starts_at`.
-async fn performance(
+pub async fn performance(
     client: &mut CatalogServiceClient<Channel>,
     hall_type: wire::HallType,
     sections: Vec<wire::SectionLayout>,
@@ -83,7 +83,7 @@ async fn performance(
     Ok((venue, performance))
 }
 
-fn concert_sections() -> Vec<wire::SectionLayout> {
+pub fn concert_sections() -> Vec<wire::SectionLayout> {
     vec![
         wire::SectionLayout {
             section_id: "vip".into(),
@@ -103,7 +103,7 @@ fn concert_sections() -> Vec<wire::SectionLayout> {
     ]
 }
 
-fn sale_config(starts_at: chrono::DateTime<Utc>) -> wire::SaleConfig {
+pub fn sale_config(starts_at: chrono::DateTime<Utc>) -> wire::SaleConfig {
     let now = Utc::now();
     wire::SaleConfig {
         mode: wire::SaleMode::Reserved.into(),
@@ -120,7 +120,7 @@ fn sale_config(starts_at: chrono::DateTime<Utc>) -> wire::SaleConfig {
     }
 }
 
-async fn outbox(db: &floodgate_testkit::TestDatabase) -> anyhow::Result<Vec<Event>> {
+pub async fn outbox(db: &floodgate_testkit::TestDatabase) -> anyhow::Result<Vec<Event>> {
     let rows: Vec<Vec<u8>> =
         sqlx::query_scalar("SELECT envelope FROM eventbus.outbox ORDER BY id").fetch_all(&db.pool).await?;
     rows.iter().map(|bytes| Event::decode(bytes).map_err(Into::into)).collect()
