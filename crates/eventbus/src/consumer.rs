@@ -11,6 +11,7 @@
 
 use std::time::Duration;
 
+use floodgate_telemetry::error_chain;
 use opentelemetry::{KeyValue, metrics::Counter};
 use rdkafka::{
     Message as _,
@@ -180,7 +181,7 @@ impl<H: EventHandler> Consumer<H> {
                 _ = prune.tick() => {
                     match self.prune_inbox().await {
                         Ok(deleted) => tracing::debug!(deleted, "pruned the inbox"),
-                        Err(error) => tracing::warn!(%error, "could not prune the inbox"),
+                        Err(error) => tracing::warn!(error = %error_chain(&error), "could not prune the inbox"),
                     }
                     continue;
                 }
@@ -242,12 +243,12 @@ impl<H: EventHandler> Consumer<H> {
             match self.apply(&event, &origin).instrument(span.clone()).await {
                 Ok(outcome) => return Some(outcome),
                 Err(HandlerError::Reject(error)) => {
-                    tracing::error!(parent: &span, %error, "handler rejected the event");
+                    tracing::error!(parent: &span, error = %error_chain(&*error), "handler rejected the event");
                     return self.dead_letter(&origin, Some(&event), &*error, bytes, shutdown).await;
                 }
                 Err(HandlerError::Retry(error)) => {
                     let delay = backoff.next();
-                    tracing::warn!(parent: &span, %error, ?delay, "handler failed; retrying");
+                    tracing::warn!(parent: &span, error = %error_chain(&*error), ?delay, "handler failed; retrying");
                     tokio::select! {
                         () = shutdown.cancelled() => return None,
                         () = tokio::time::sleep(delay) => {}
@@ -310,7 +311,7 @@ impl<H: EventHandler> Consumer<H> {
             match stored {
                 Ok(_) => return Some(Outcome::DeadLettered),
                 Err(error) => {
-                    tracing::warn!(%error, "could not store a dead letter; retrying");
+                    tracing::warn!(error = %error_chain(&error), "could not store a dead letter; retrying");
                     tokio::select! {
                         () = shutdown.cancelled() => return None,
                         () = tokio::time::sleep(backoff.next()) => {}

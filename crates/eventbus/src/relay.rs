@@ -8,6 +8,7 @@
 
 use std::time::Duration;
 
+use floodgate_telemetry::error_chain;
 use futures::future::join_all;
 use opentelemetry::metrics::Counter;
 use rdkafka::{
@@ -53,6 +54,7 @@ pub struct OutboxRelay {
     poll_interval: Duration,
     retention: Duration,
     published: Counter<u64>,
+    parked: Counter<u64>,
 }
 
 impl std::fmt::Debug for OutboxRelay {
@@ -80,6 +82,10 @@ impl OutboxRelay {
             poll_interval: Duration::from_secs(1),
             retention: Duration::from_secs(7 * 24 * 3600),
             published,
+            parked: opentelemetry::global::meter("floodgate-eventbus")
+                .u64_counter("floodgate.outbox.parked")
+                .with_description("Outbox rows the broker refused for good (too large, malformed); alert on any")
+                .build(),
         })
     }
 
@@ -114,14 +120,14 @@ impl OutboxRelay {
             if last_prune.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
                 match self.prune().await {
                     Ok(deleted) => tracing::debug!(deleted, "pruned published outbox rows"),
-                    Err(error) => tracing::warn!(%error, "could not prune the outbox"),
+                    Err(error) => tracing::warn!(error = %error_chain(&error), "could not prune the outbox"),
                 }
                 last_prune = Some(tokio::time::Instant::now());
             }
             match self.drain().await {
                 Ok(_) => backoff.reset(),
                 Err(error) => {
-                    tracing::warn!(%error, "outbox relay failed; retrying");
+                    tracing::warn!(error = %error_chain(&error), "outbox relay failed; retrying");
                     self.replace_producer_after_fatal_error();
                     tokio::select! {
                         () = shutdown.cancelled() => break,
@@ -178,7 +184,7 @@ impl OutboxRelay {
         }
         let rows = sqlx::query(
             "SELECT id, topic, message_key, envelope, traceparent, tracestate, event_type, event_id::text AS event_id
-             FROM eventbus.outbox WHERE published_at IS NULL ORDER BY id LIMIT $1",
+             FROM eventbus.outbox WHERE published_at IS NULL AND failed_at IS NULL ORDER BY id LIMIT $1",
         )
         .bind(self.batch_size)
         .fetch_all(&mut *tx)
@@ -191,8 +197,7 @@ impl OutboxRelay {
         async {
             // Send every row, then wait for every acknowledgement: one round trip per batch, and
             // the idempotent producer keeps them in order per partition.
-            let mut deliveries = Vec::with_capacity(rows.len());
-            let mut ids = Vec::with_capacity(rows.len());
+            let mut outcomes = Vec::with_capacity(rows.len());
             for row in &rows {
                 let id: i64 = row.get("id");
                 let topic: &str = row.get("topic");
@@ -205,32 +210,54 @@ impl OutboxRelay {
                     .key(row.get::<&str, _>("message_key"))
                     .payload(row.get::<&[u8], _>("envelope"))
                     .headers(headers);
-                match self.producer.send_result(record) {
-                    Ok(delivery) => deliveries.push((id, topic.to_owned(), delivery)),
-                    Err((source, _)) => {
-                        return Err(RelayError::Publish { outbox_id: id, topic: topic.to_owned(), source });
-                    }
-                }
-                ids.push(id);
+                let sent = self.producer.send_result(record).map_err(|(source, _)| source);
+                outcomes.push((id, topic.to_owned(), sent));
             }
-            let acknowledged = join_all(deliveries.into_iter().map(|(id, topic, delivery)| async move {
-                match delivery.await {
-                    Ok(Ok(_)) => Ok(()),
-                    Ok(Err((source, _))) => Err(RelayError::Publish { outbox_id: id, topic, source }),
-                    Err(_) => Err(RelayError::Publish { outbox_id: id, topic, source: KafkaError::Canceled }),
-                }
+            let results = join_all(outcomes.into_iter().map(|(id, topic, sent)| async move {
+                let result = match sent {
+                    Ok(delivery) => match delivery.await {
+                        Ok(Ok(_)) => Ok(()),
+                        Ok(Err((source, _))) => Err(source),
+                        Err(_) => Err(KafkaError::Canceled),
+                    },
+                    Err(source) => Err(source),
+                };
+                (id, topic, result)
             }))
             .await;
-            // Any failure: roll back (dropping `tx`) so the whole batch is sent again later.
-            acknowledged.into_iter().collect::<Result<Vec<()>, _>>()?;
+
+            let mut published = Vec::with_capacity(results.len());
+            let mut rejected = Vec::new();
+            for (id, topic, result) in results {
+                match result {
+                    Ok(()) => published.push(id),
+                    // The broker will never take this row: park it instead of blocking every row
+                    // behind it forever.
+                    Err(source) if never_publishable(&source) => {
+                        tracing::error!(outbox_id = id, %topic, error = %source, "outbox row can never be published; parked");
+                        rejected.push((id, source.to_string()));
+                    }
+                    // Anything else may pass on a retry: roll back (dropping `tx`) so the whole
+                    // batch is sent again later.
+                    Err(source) => return Err(RelayError::Publish { outbox_id: id, topic, source }),
+                }
+            }
 
             sqlx::query("UPDATE eventbus.outbox SET published_at = now() WHERE id = ANY($1)")
-                .bind(&ids)
+                .bind(&published)
                 .execute(&mut *tx)
                 .await?;
+            for (id, failure) in &rejected {
+                sqlx::query("UPDATE eventbus.outbox SET failed_at = now(), failure = $2 WHERE id = $1")
+                    .bind(id)
+                    .bind(failure)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             tx.commit().await?;
-            self.published.add(ids.len() as u64, &[]);
-            Ok(ids.len())
+            self.published.add(published.len() as u64, &[]);
+            self.parked.add(rejected.len() as u64, &[]);
+            Ok(published.len() + rejected.len())
         }
         .instrument(span)
         .await
@@ -264,8 +291,18 @@ fn producer_config(config: &BusConfig) -> ClientConfig {
         // Same key → same partition as Java clients would choose.
         .set("partitioner", "murmur2_random")
         .set("linger.ms", "5")
-        .set("message.timeout.ms", "30000");
+        .set("message.timeout.ms", "30000")
+        .set("message.max.bytes", crate::topics::MAX_MESSAGE_BYTES.to_string());
     producer
+}
+
+/// Errors that no retry can fix: the record itself is unacceptable to the broker.
+fn never_publishable(error: &KafkaError) -> bool {
+    use rdkafka::types::RDKafkaErrorCode as Code;
+    matches!(
+        error.rdkafka_error_code(),
+        Some(Code::MessageSizeTooLarge | Code::InvalidMessageSize | Code::InvalidMessage | Code::InvalidRecord)
+    )
 }
 
 /// Waits for a NOTIFY; never resolves without a listener (the poll interval covers that case).

@@ -59,13 +59,20 @@ pub async fn ensure_streams(config: &BusConfig, streams: &[Stream]) -> Result<()
     ensure_topics(config, &topics).await
 }
 
+/// The largest event the bus carries (a published 100,000-seat map with imported seat ids fits).
+pub const MAX_MESSAGE_BYTES: usize = 16 << 20;
+const MAX_MESSAGE_BYTES_STR: &str = "16777216";
+
 /// Creates the topics that do not exist yet. Existing topics are left untouched.
 pub async fn ensure_topics(config: &BusConfig, topics: &[String]) -> Result<(), TopicError> {
     let admin: AdminClient<DefaultClientContext> =
         config.client().create().map_err(|source| TopicError::Client { brokers: config.brokers.clone(), source })?;
     let new_topics: Vec<_> = topics
         .iter()
-        .map(|name| NewTopic::new(name, config.partitions, TopicReplication::Fixed(config.replication)))
+        .map(|name| {
+            NewTopic::new(name, config.partitions, TopicReplication::Fixed(config.replication))
+                .set("max.message.bytes", MAX_MESSAGE_BYTES_STR)
+        })
         .collect();
     // Bounded, so a missing broker stops start-up with a clear error in seconds, not minutes.
     let options = AdminOptions::new()

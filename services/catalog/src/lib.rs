@@ -16,6 +16,7 @@ pub mod repo;
 pub mod sales;
 pub mod search;
 pub mod seat_map_cache;
+pub mod seed;
 
 use floodgate_eventbus::{Participation, Stream};
 use floodgate_proto::catalog::v1::catalog_service_server::CatalogServiceServer;

@@ -140,3 +140,38 @@ async fn pruning_deletes_only_rows_published_before_the_retention() -> anyhow::R
     assert_eq!(left, 3);
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_events_are_carried_and_impossible_ones_parked_without_blocking_the_rest() -> anyhow::Result<()> {
+    use floodgate_proto::catalog::v1::PerformanceCancelled;
+    let config = support::bus().await?;
+    let (producer_db, _) = support::databases().await?;
+    let outbox = Outbox::new(&config, Stream::Catalog);
+    let sized = |name: &str, bytes: usize| {
+        let payload =
+            PerformanceCancelled { performance_id: name.into(), reason: "x".repeat(bytes), cancelled_at: None };
+        floodgate_eventbus::Event::new("catalog", name, &payload, chrono::Utc::now())
+    };
+    // 3 MB: over Kafka's 1 MB default, within the bus's limit. 20 MB: over any limit.
+    let mut tx = producer_db.pool.begin().await?;
+    outbox.enqueue(&mut tx, &sized("big", 3 << 20)).await?;
+    outbox.enqueue(&mut tx, &sized("impossible", 20 << 20)).await?;
+    outbox.enqueue(&mut tx, &sized("after", 10)).await?;
+    tx.commit().await?;
+
+    let relay = OutboxRelay::new(producer_db.pool.clone(), &config)?;
+    assert_eq!(relay.drain().await?, 3, "every row is dealt with");
+    let rows: Vec<(String, bool, Option<String>)> =
+        sqlx::query_as("SELECT message_key, published_at IS NOT NULL, failure FROM eventbus.outbox ORDER BY id")
+            .fetch_all(&producer_db.pool)
+            .await?;
+    assert_eq!(rows[0], ("big".into(), true, None));
+    assert_eq!((rows[1].0.as_str(), rows[1].1), ("impossible", false));
+    assert!(rows[1].2.as_deref().is_some_and(|f| f.contains("too large")), "{:?}", rows[1].2);
+    assert_eq!(rows[2], ("after".into(), true, None), "the row behind it was not blocked");
+
+    let (messages, distinct) = support::read_topic(&config, &Stream::Catalog.topic(&config.topic_prefix), 2).await?;
+    assert_eq!((messages, distinct), (2, 2));
+    assert_eq!(relay.drain().await?, 0, "a parked row is not retried");
+    Ok(())
+}

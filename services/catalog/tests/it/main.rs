@@ -7,4 +7,5 @@ mod publishing;
 mod read_models;
 mod search;
 mod seat_maps;
+mod seed;
 mod support;
