@@ -64,8 +64,8 @@ pub fn event_to_wire(event: &model::Event) -> wire::Event {
         performers: d.performers.clone(),
         version: event.version,
         genres: d.genres.clone(),
-        still_urls: Vec::new(),
-        trailer_url: String::new(),
+        still_urls: d.still_urls.clone(),
+        trailer_url: d.trailer_url.clone(),
     }
 }
 

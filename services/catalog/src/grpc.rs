@@ -524,6 +524,8 @@ fn new_event(fields: &wire::EventFields) -> Result<NewEvent, Invalid> {
         age_rating: if fields.age_rating.is_empty() { "ALL".into() } else { fields.age_rating.clone() },
         runtime_minutes: i32::try_from(runtime.unwrap_or(1)).unwrap_or(1),
         poster_url: fields.poster_url.clone(),
+        still_urls: fields.still_urls.clone(),
+        trailer_url: fields.trailer_url.clone(),
         performers: fields.performers.clone(),
     })
 }

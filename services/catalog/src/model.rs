@@ -63,6 +63,8 @@ pub struct EventDetails {
     pub age_rating: String,
     pub runtime_minutes: i32,
     pub poster_url: String,
+    pub still_urls: Vec<String>,
+    pub trailer_url: String,
     pub performers: Vec<String>,
 }
 

@@ -133,8 +133,9 @@ pub async fn insert_hall(
 pub async fn insert_event(conn: &mut PgConnection, event: &NewEvent) -> Result<Event, CatalogError> {
     let id = Uuid::now_v7();
     sqlx::query(
-        "INSERT INTO events (id, title, description, category, genres, age_rating, runtime_minutes, poster_url, performers)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "INSERT INTO events (id, title, description, category, genres, age_rating, runtime_minutes, poster_url,
+                             performers, still_urls, trailer_url)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(id)
     .bind(&event.title)
@@ -145,12 +146,14 @@ pub async fn insert_event(conn: &mut PgConnection, event: &NewEvent) -> Result<E
     .bind(event.runtime_minutes)
     .bind(&event.poster_url)
     .bind(&event.performers)
+    .bind(&event.still_urls)
+    .bind(&event.trailer_url)
     .execute(conn)
     .await?;
     Ok(Event { id, details: event.clone(), version: 1 })
 }
 
-pub(crate) const EVENT_COLUMNS: &str = "e.id, e.title, e.description, e.category, e.genres, e.age_rating, e.runtime_minutes, e.poster_url, e.performers, e.version";
+pub(crate) const EVENT_COLUMNS: &str = "e.id, e.title, e.description, e.category, e.genres, e.age_rating, e.runtime_minutes, e.poster_url, e.performers, e.still_urls, e.trailer_url, e.version";
 
 pub(crate) fn event_from_row(row: &PgRow) -> Event {
     Event {
@@ -163,6 +166,8 @@ pub(crate) fn event_from_row(row: &PgRow) -> Event {
             age_rating: row.get("age_rating"),
             runtime_minutes: row.get("runtime_minutes"),
             poster_url: row.get("poster_url"),
+            still_urls: row.get("still_urls"),
+            trailer_url: row.get("trailer_url"),
             performers: row.get("performers"),
         },
         version: row.get("version"),
@@ -676,7 +681,8 @@ pub async fn update_event(
 ) -> Result<i64, CatalogError> {
     let updated: Option<i64> = sqlx::query_scalar(
         "UPDATE events SET title = $3, description = $4, category = $5, genres = $6, age_rating = $7,
-                runtime_minutes = $8, poster_url = $9, performers = $10, version = version + 1, updated_at = now()
+                runtime_minutes = $8, poster_url = $9, performers = $10, still_urls = $11, trailer_url = $12,
+                version = version + 1, updated_at = now()
          WHERE id = $1 AND version = $2
          RETURNING version",
     )
@@ -690,6 +696,8 @@ pub async fn update_event(
     .bind(details.runtime_minutes)
     .bind(&details.poster_url)
     .bind(&details.performers)
+    .bind(&details.still_urls)
+    .bind(&details.trailer_url)
     .fetch_optional(&mut *conn)
     .await?;
     match updated {

@@ -176,6 +176,8 @@ async fn an_operator_sets_up_a_screen_and_cannot_double_book_it() -> anyhow::Res
                 title: "Ticket to Ride".into(),
                 category: wire::EventCategory::Movie.into(),
                 running_time: Some(prost_types::Duration { seconds: 7_200, nanos: 0 }),
+                still_urls: vec!["https://img.example/ttr-1.jpg".into()],
+                trailer_url: "https://video.example/ttr".into(),
                 ..Default::default()
             }),
             idempotency_key: String::new(),
@@ -200,6 +202,8 @@ async fn an_operator_sets_up_a_screen_and_cannot_double_book_it() -> anyhow::Res
 
     let detail = client.get_event(wire::GetEventRequest { event_id: film.event_id.clone() }).await?.into_inner();
     assert_eq!(detail.performances.len(), 1);
+    let stored = detail.event.expect("event");
+    assert_eq!((stored.still_urls.len(), stored.trailer_url.as_str()), (1, "https://video.example/ttr"));
 
     stop.cancel();
     task.await??;
