@@ -93,17 +93,7 @@ mod tests {
 
     #[test]
     fn every_hall_type_round_trips() {
-        for hall_type in [
-            HallType::TwoD,
-            HallType::ThreeD,
-            HallType::Imax,
-            HallType::FourDx,
-            HallType::Premium,
-            HallType::ConcertHall,
-            HallType::Theatre,
-            HallType::Arena,
-            HallType::Stadium,
-        ] {
+        for hall_type in HallType::ALL {
             assert_eq!(hall_type_from_wire(hall_type_to_wire(hall_type)), Some(hall_type));
         }
         assert_eq!(hall_type_from_wire(wire::HallType::Unspecified), None);

@@ -132,19 +132,7 @@ pub fn hall_type_name(hall_type: HallType) -> &'static str {
 }
 
 pub fn parse_hall_type(name: &str) -> Option<HallType> {
-    [
-        HallType::TwoD,
-        HallType::ThreeD,
-        HallType::Imax,
-        HallType::FourDx,
-        HallType::Premium,
-        HallType::ConcertHall,
-        HallType::Theatre,
-        HallType::Arena,
-        HallType::Stadium,
-    ]
-    .into_iter()
-    .find(|t| hall_type_name(*t) == name)
+    HallType::ALL.into_iter().find(|t| hall_type_name(*t) == name)
 }
 
 #[cfg(test)]

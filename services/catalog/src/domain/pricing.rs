@@ -33,6 +33,20 @@ pub enum HallType {
     Stadium,
 }
 
+impl HallType {
+    pub const ALL: [HallType; 9] = [
+        HallType::TwoD,
+        HallType::ThreeD,
+        HallType::Imax,
+        HallType::FourDx,
+        HallType::Premium,
+        HallType::ConcertHall,
+        HallType::Theatre,
+        HallType::Arena,
+        HallType::Stadium,
+    ];
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum TimeBand {
     Morning,

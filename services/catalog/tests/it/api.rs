@@ -61,25 +61,7 @@ pub fn brokers() -> anyhow::Result<String> {
 
 /// A venue, an arena, an event and a draft performance; returns the performance id.
 pub async fn draft_performance(client: &mut CatalogServiceClient<Channel>) -> anyhow::Result<String> {
-    let venue = client
-        .create_venue(wire::CreateVenueRequest {
-            venue: Some(wire::VenueFields {
-                name: "Gocheok Sky Dome".into(),
-                time_zone: "Asia/Seoul".into(),
-                ..Default::default()
-            }),
-            idempotency_key: String::new(),
-        })
-        .await?
-        .into_inner();
-    let hall = client
-        .create_hall(wire::CreateHallRequest {
-            venue_id: venue.venue_id,
-            name: "Dome".into(),
-            hall_type: wire::HallType::Stadium.into(),
-        })
-        .await?
-        .into_inner();
+    let (_, hall) = crate::support::venue_with_hall(client, "Gocheok Sky Dome", wire::HallType::Stadium).await?;
     let event = client
         .create_event(wire::CreateEventRequest {
             event: Some(wire::EventFields {

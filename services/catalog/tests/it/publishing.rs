@@ -31,25 +31,7 @@ pub async fn performance(
     sections: Vec<wire::SectionLayout>,
     starts_at: chrono::DateTime<Utc>,
 ) -> anyhow::Result<(wire::Venue, wire::Performance)> {
-    let venue = client
-        .create_venue(wire::CreateVenueRequest {
-            venue: Some(wire::VenueFields {
-                name: "KSPO Dome".into(),
-                time_zone: "Asia/Seoul".into(),
-                ..Default::default()
-            }),
-            idempotency_key: String::new(),
-        })
-        .await?
-        .into_inner();
-    let hall = client
-        .create_hall(wire::CreateHallRequest {
-            venue_id: venue.venue_id.clone(),
-            name: "Main".into(),
-            hall_type: hall_type.into(),
-        })
-        .await?
-        .into_inner();
+    let (venue, hall) = crate::support::venue_with_hall(client, "KSPO Dome", hall_type).await?;
     client
         .generate_seat_map(wire::GenerateSeatMapRequest {
             hall_id: hall.hall_id.clone(),

@@ -13,21 +13,7 @@ use tonic::{Code, transport::Channel};
 use crate::api;
 
 async fn hall(client: &mut CatalogServiceClient<Channel>, venue: &str) -> anyhow::Result<(String, String)> {
-    let venue = client
-        .create_venue(wire::CreateVenueRequest {
-            venue: Some(wire::VenueFields { name: venue.into(), time_zone: "Asia/Seoul".into(), ..Default::default() }),
-            idempotency_key: String::new(),
-        })
-        .await?
-        .into_inner();
-    let hall = client
-        .create_hall(wire::CreateHallRequest {
-            venue_id: venue.venue_id.clone(),
-            name: "Main".into(),
-            hall_type: wire::HallType::ConcertHall.into(),
-        })
-        .await?
-        .into_inner();
+    let (venue, hall) = crate::support::venue_with_hall(client, venue, wire::HallType::ConcertHall).await?;
     Ok((venue.venue_id, hall.hall_id))
 }
 
