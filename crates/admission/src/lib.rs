@@ -190,7 +190,8 @@ impl Verifier {
         }
         let (signed, signature) = token.rsplit_once('.').ok_or(TokenError::Malformed)?;
         let mut parts = signed.split('.');
-        let (Some(VERSION), Some(kid), Some(claims), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        let (Some(VERSION), Some(kid), Some(claims), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
             return Err(TokenError::Malformed);
         };
         let key = self.keys.get(kid).ok_or_else(|| TokenError::UnknownKey { kid: kid.to_owned() })?;
@@ -263,7 +264,10 @@ mod tests {
             verifier.verify(&token, "sale-1", "buyer-1", now() + Duration::minutes(11)),
             Err(TokenError::Expired { expired_at: claims.expires_at })
         );
-        assert_eq!(verifier.verify(&token, "sale-1", "buyer-1", now() - Duration::minutes(1)), Err(TokenError::NotYetValid));
+        assert_eq!(
+            verifier.verify(&token, "sale-1", "buyer-1", now() - Duration::minutes(1)),
+            Err(TokenError::NotYetValid)
+        );
 
         // Signed by a different key under the same key id: a forgery.
         let forger = AdmissionKey::from_secret("2026-11", &[8; 32]).expect("key");
@@ -278,7 +282,10 @@ mod tests {
         let other = key.issue(&Claims::admit("sale-1", "buyer-2", now(), Duration::minutes(10)));
         let (head, _) = token.rsplit_once('.').expect("signature");
         let (_, other_signature) = other.rsplit_once('.').expect("signature");
-        assert_eq!(verifier.verify(&format!("{head}.{other_signature}"), "sale-1", "buyer-1", at), Err(TokenError::BadSignature));
+        assert_eq!(
+            verifier.verify(&format!("{head}.{other_signature}"), "sale-1", "buyer-1", at),
+            Err(TokenError::BadSignature)
+        );
 
         assert_eq!(verifier.verify(&"a".repeat(MAX_TOKEN_LEN + 1), "sale-1", "buyer-1", at), Err(TokenError::TooLong));
         for garbage in ["", "v1", "v1.2026-11.x", "v2.2026-11.AAAA.AAAA", "v1.2026-11.!!!.@@@", "v1.a.b.c.d"] {

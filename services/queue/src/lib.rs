@@ -6,6 +6,7 @@
 //! read (booking availability, catalog publications), health and shutdown.
 
 pub mod config;
+pub mod domain;
 
 use floodgate_eventbus::{Stream, topics};
 use floodgate_runtime::{Service, ServiceApp, ServiceHost, StartError, config::ServerArgs};

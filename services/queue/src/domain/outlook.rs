@@ -1,0 +1,47 @@
+//! What a waiting buyer is told: how many are ahead, roughly how long, and the chance that
+//! tickets remain when their turn comes.
+
+use std::time::Duration;
+
+/// The waiting time for `ahead` buyers at `rate` admissions per second (`None` while nothing is
+/// being admitted, e.g. before the sale opens or while paused).
+pub fn eta(ahead: u64, rate_per_second: f64) -> Option<Duration> {
+    (rate_per_second > 0.0 && rate_per_second.is_finite())
+        .then(|| Duration::from_secs_f64(ahead as f64 / rate_per_second))
+}
+
+/// A rough chance (0–1) that seats remain for a buyer with `ahead` buyers before them, when
+/// `remaining` seats are left, buyers take `tickets_per_buyer` on average, and `conversion` of the
+/// admitted actually buy (abandonment). Deliberately simple and explainable.
+pub fn odds(ahead: u64, remaining: u64, tickets_per_buyer: f64, conversion: f64) -> f64 {
+    if remaining == 0 {
+        return 0.0;
+    }
+    let buyers_served_before_sell_out = remaining as f64 / (tickets_per_buyer.max(1.0) * conversion.clamp(0.01, 1.0));
+    (buyers_served_before_sell_out / (ahead as f64 + 1.0)).clamp(0.0, 1.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eta_follows_the_rate_and_is_unknown_without_one() {
+        assert_eq!(eta(6_000, 200.0), Some(Duration::from_secs(30)));
+        assert_eq!(eta(0, 200.0), Some(Duration::ZERO));
+        assert_eq!(eta(10, 0.0), None);
+        assert_eq!(eta(10, f64::NAN), None);
+    }
+
+    #[test]
+    fn odds_fall_with_the_queue_and_vanish_when_sold_out() {
+        // 1,000 seats, 2 tickets each, everyone buys: 500 buyers get seats.
+        assert_eq!(odds(0, 1_000, 2.0, 1.0), 1.0);
+        assert_eq!(odds(499, 1_000, 2.0, 1.0), 1.0);
+        assert!((odds(999, 1_000, 2.0, 1.0) - 0.5).abs() < 1e-9);
+        assert!(odds(4_999, 1_000, 2.0, 1.0) < odds(999, 1_000, 2.0, 1.0));
+        assert_eq!(odds(10, 0, 2.0, 1.0), 0.0);
+        // Abandonment leaves seats for more buyers.
+        assert!(odds(999, 1_000, 2.0, 0.5) > odds(999, 1_000, 2.0, 1.0));
+    }
+}

@@ -1,0 +1,3 @@
+//! Queue integration tests.
+
+mod verify;
