@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod domain;
+pub mod store;
 
 use floodgate_eventbus::{Stream, topics};
 use floodgate_runtime::{Service, ServiceApp, ServiceHost, StartError, config::ServerArgs};

@@ -1,3 +1,4 @@
 //! Queue integration tests.
 
+mod store;
 mod verify;

@@ -1,0 +1,424 @@
+//! The waiting rooms in Redis. Every multi-key operation is one Lua script (kept beside this
+//! file), so several queue replicas can serve one room: no buyer joins twice, none is admitted
+//! twice, and the outflow limits hold across replicas. Keys carry the hash tag `{sale:<id>}`, so
+//! each room lives on one Redis Cluster shard.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use redis::{AsyncCommands as _, Script, aio::ConnectionManager};
+
+use crate::domain::fairness::{Audit, Seed};
+
+/// Room states, as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoomState {
+    Scheduled,
+    PreQueue,
+    /// The pre-queue is being ordered; nobody is admitted meanwhile.
+    Opening,
+    Open,
+    Paused,
+    SoldOut,
+    Closed,
+}
+
+impl RoomState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RoomState::Scheduled => "scheduled",
+            RoomState::PreQueue => "pre_queue",
+            RoomState::Opening => "opening",
+            RoomState::Open => "open",
+            RoomState::Paused => "paused",
+            RoomState::SoldOut => "sold_out",
+            RoomState::Closed => "closed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Scheduled, Self::PreQueue, Self::Opening, Self::Open, Self::Paused, Self::SoldOut, Self::Closed]
+            .into_iter()
+            .find(|state| state.as_str() == s)
+    }
+}
+
+/// How fast a room lets buyers through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outflow {
+    pub rate_per_second: u32,
+    pub max_active: u32,
+    /// How long an admission lasts if the buyer never finishes.
+    pub admission_ttl: Duration,
+    /// A buyer who has not heartbeaten for this long loses their turn.
+    pub heartbeat_grace: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("waiting-room storage failed")]
+    Redis(#[from] redis::RedisError),
+    #[error("no waiting room for sale {0}")]
+    UnknownSale(String),
+    #[error("the waiting room of sale {0} is not open yet")]
+    NotOpen(String),
+    #[error("the waiting room of sale {sale} is {state}")]
+    Closed { sale: String, state: String },
+    #[error("unknown entry {0}")]
+    UnknownEntry(String),
+    #[error("stored waiting-room data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// The outcome of a join.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Joined {
+    pub entry_id: String,
+    /// False when the buyer already had a place (another device, a retry).
+    pub new: bool,
+}
+
+/// A buyer let through by the room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Admission {
+    pub entry_id: String,
+    pub buyer_id: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Where an entry stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Place {
+    /// "prequeue", "waiting", "admitted", "abandoned", "left".
+    pub status: String,
+    /// Entries ahead of this one (waiting entries only).
+    pub ahead: u64,
+    pub waiting: u64,
+    /// The signed admission token, once admitted.
+    pub token: Option<String>,
+}
+
+/// Counters of a room.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub state: String,
+    pub waiting: u64,
+    pub pre_queue: u64,
+    pub active: u64,
+    pub admitted: u64,
+    pub abandoned: u64,
+}
+
+struct Keys {
+    room: String,
+    buyers: String,
+    waiting: String,
+    prequeue: String,
+    heartbeat: String,
+    entry_buyer: String,
+    status: String,
+    active: String,
+    tokens: String,
+    audit: String,
+}
+
+/// All rooms, under one key prefix.
+#[derive(Clone)]
+pub struct RoomStore {
+    redis: ConnectionManager,
+    prefix: String,
+    join: Script,
+    admit: Script,
+    open: Script,
+}
+
+impl std::fmt::Debug for RoomStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RoomStore").field("prefix", &self.prefix).finish_non_exhaustive()
+    }
+}
+
+/// Pre-queue entries written per command when the draw is stored.
+const WRITE_CHUNK: usize = 10_000;
+
+impl RoomStore {
+    pub fn new(redis: ConnectionManager, prefix: &str) -> Self {
+        Self {
+            redis,
+            prefix: prefix.to_owned(),
+            join: Script::new(include_str!("store/join.lua")),
+            admit: Script::new(include_str!("store/admit.lua")),
+            open: Script::new(include_str!("store/open.lua")),
+        }
+    }
+
+    fn keys(&self, sale: &str) -> Keys {
+        let key = |name: &str| format!("{}{{sale:{sale}}}:{name}", self.prefix);
+        Keys {
+            room: key("room"),
+            buyers: key("buyers"),
+            waiting: key("waiting"),
+            prequeue: key("prequeue"),
+            heartbeat: key("heartbeat"),
+            entry_buyer: key("entry_buyer"),
+            status: key("status"),
+            active: key("active"),
+            tokens: key("tokens"),
+            audit: key("audit"),
+        }
+    }
+
+    /// Creates a room in `state` unless it exists; true when created.
+    pub async fn create_room(&self, sale: &str, state: RoomState, outflow: Outflow) -> Result<bool, StoreError> {
+        let keys = self.keys(sale);
+        let mut redis = self.redis.clone();
+        let created: bool = redis.hset_nx(&keys.room, "state", state.as_str()).await?;
+        if created {
+            self.set_outflow(sale, outflow).await?;
+        }
+        Ok(created)
+    }
+
+    pub async fn set_outflow(&self, sale: &str, outflow: Outflow) -> Result<(), StoreError> {
+        let keys = self.keys(sale);
+        let mut redis = self.redis.clone();
+        let _: () = redis
+            .hset_multiple(
+                &keys.room,
+                &[
+                    ("rate", outflow.rate_per_second.to_string()),
+                    ("cap", outflow.max_active.to_string()),
+                    ("ttl_ms", outflow.admission_ttl.as_millis().to_string()),
+                    ("grace_ms", outflow.heartbeat_grace.as_millis().to_string()),
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+
+    pub async fn state(&self, sale: &str) -> Result<RoomState, StoreError> {
+        let mut redis = self.redis.clone();
+        let state: Option<String> = redis.hget(self.keys(sale).room, "state").await?;
+        let state = state.ok_or_else(|| StoreError::UnknownSale(sale.to_owned()))?;
+        RoomState::parse(&state).ok_or(StoreError::Corrupt(format!("room state {state:?}")))
+    }
+
+    /// Moves the room to `state` (pause, resume, sold out, close).
+    pub async fn set_state(&self, sale: &str, state: RoomState) -> Result<(), StoreError> {
+        self.state(sale).await?;
+        let mut redis = self.redis.clone();
+        let _: () = redis.hset(self.keys(sale).room, "state", state.as_str()).await?;
+        Ok(())
+    }
+
+    /// Opens the pre-queue and commits to its seed; returns the commitment to publish.
+    pub async fn open_pre_queue(&self, sale: &str, seed: &Seed) -> Result<String, StoreError> {
+        let keys = self.keys(sale);
+        let commitment = seed.commitment();
+        let mut redis = self.redis.clone();
+        let _: () = redis
+            .hset_multiple(
+                &keys.room,
+                &[("state", RoomState::PreQueue.as_str()), ("seed", &seed.to_hex()), ("commitment", &commitment)],
+            )
+            .await?;
+        Ok(commitment)
+    }
+
+    /// Opens the sale: the pre-queue is ordered by the fair draw, then joiners go first come,
+    /// first served behind it. Returns the audit with the revealed seed.
+    pub async fn open_sale(&self, sale: &str) -> Result<Audit, StoreError> {
+        let keys = self.keys(sale);
+        let mut redis = self.redis.clone();
+        let previous: Option<String> = self.open.key(&keys.room).invoke_async(&mut redis).await?;
+        if previous.is_none() {
+            return Err(StoreError::UnknownSale(sale.to_owned()));
+        }
+        let (seed, commitment): (Option<String>, Option<String>) =
+            redis.hmget(&keys.room, &["seed", "commitment"]).await?;
+        let seed = match seed {
+            Some(hex) => Seed::from_hex(&hex).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            // No pre-queue ever opened: nothing to draw, but keep the audit well-formed.
+            None => Seed::generate(),
+        };
+        let entries: Vec<String> = redis.smembers(&keys.prequeue).await?;
+        let ordered = seed.order(entries.iter().map(String::as_str));
+        for (chunk_index, chunk) in ordered.chunks(WRITE_CHUNK).enumerate() {
+            let base = chunk_index * WRITE_CHUNK;
+            let ranked: Vec<(u64, &str)> =
+                chunk.iter().enumerate().map(|(i, id)| ((base + i + 1) as u64, id.as_str())).collect();
+            let mut pipe = redis::pipe();
+            pipe.zadd_multiple(&keys.waiting, &ranked).ignore();
+            for (_, id) in &ranked {
+                pipe.hset(&keys.status, *id, "waiting").ignore();
+            }
+            pipe.rpush(&keys.audit, chunk).ignore();
+            let _: () = pipe.query_async(&mut redis).await?;
+        }
+        let commitment = commitment.unwrap_or_else(|| seed.commitment());
+        let _: () = redis
+            .hset_multiple(
+                &keys.room,
+                &[("state", RoomState::Open.as_str()), ("revealed", &seed.to_hex()), ("commitment", &commitment)],
+            )
+            .await?;
+        let _: () = redis.del(&keys.prequeue).await?;
+        Ok(Audit {
+            sale_id: sale.to_owned(),
+            seed_commitment: commitment,
+            seed: seed.to_hex(),
+            ordered_entry_ids: ordered,
+        })
+    }
+
+    /// The published audit: the seed stays empty until the sale opened.
+    pub async fn audit(&self, sale: &str) -> Result<Audit, StoreError> {
+        let keys = self.keys(sale);
+        let mut redis = self.redis.clone();
+        let (commitment, revealed): (Option<String>, Option<String>) =
+            redis.hmget(&keys.room, &["commitment", "revealed"]).await?;
+        let ordered: Vec<String> = redis.lrange(&keys.audit, 0, -1).await?;
+        Ok(Audit {
+            sale_id: sale.to_owned(),
+            seed_commitment: commitment.unwrap_or_default(),
+            seed: revealed.unwrap_or_default(),
+            ordered_entry_ids: ordered,
+        })
+    }
+
+    /// Joins `buyer` to the room; a buyer who already has a place gets the same one.
+    pub async fn join(&self, sale: &str, buyer: &str) -> Result<Joined, StoreError> {
+        let keys = self.keys(sale);
+        let mut redis = self.redis.clone();
+        let entry_id = uuid::Uuid::new_v4().to_string();
+        let (outcome, value): (String, String) = self
+            .join
+            .key(&keys.room)
+            .key(&keys.buyers)
+            .key(&keys.waiting)
+            .key(&keys.prequeue)
+            .key(&keys.heartbeat)
+            .key(&keys.entry_buyer)
+            .key(&keys.status)
+            .arg(buyer)
+            .arg(&entry_id)
+            .invoke_async(&mut redis)
+            .await?;
+        match (outcome.as_str(), value.as_str()) {
+            ("joined", _) => Ok(Joined { entry_id: value, new: true }),
+            ("existing", _) => Ok(Joined { entry_id: value, new: false }),
+            ("error", "unknown_sale") => Err(StoreError::UnknownSale(sale.to_owned())),
+            ("error", "not_open") => Err(StoreError::NotOpen(sale.to_owned())),
+            ("error", state) => Err(StoreError::Closed { sale: sale.to_owned(), state: state.to_owned() }),
+            _ => Err(StoreError::Corrupt(format!("join answered {outcome:?}"))),
+        }
+    }
+
+    /// Lets the next buyers through, within the room's rate and cap.
+    pub async fn admit(&self, sale: &str, max_batch: u32) -> Result<Vec<Admission>, StoreError> {
+        let keys = self.keys(sale);
+        let mut redis = self.redis.clone();
+        let flat: Vec<String> = self
+            .admit
+            .key(&keys.room)
+            .key(&keys.waiting)
+            .key(&keys.heartbeat)
+            .key(&keys.status)
+            .key(&keys.active)
+            .key(&keys.entry_buyer)
+            .arg(max_batch)
+            .arg(max_batch.saturating_mul(4).max(100))
+            .invoke_async(&mut redis)
+            .await?;
+        flat.chunks(3)
+            .map(|c| match c {
+                [entry_id, buyer_id, expires] => Ok(Admission {
+                    entry_id: entry_id.clone(),
+                    buyer_id: buyer_id.clone(),
+                    expires_at: expires
+                        .parse()
+                        .ok()
+                        .and_then(DateTime::from_timestamp_millis)
+                        .ok_or_else(|| StoreError::Corrupt(format!("admission expiry {expires:?}")))?,
+                }),
+                _ => Err(StoreError::Corrupt("admission reply is not in threes".into())),
+            })
+            .collect()
+    }
+
+    /// Keeps the signed token with the entry, for position look-ups.
+    pub async fn store_token(&self, sale: &str, entry_id: &str, token: &str) -> Result<(), StoreError> {
+        let mut redis = self.redis.clone();
+        let _: () = redis.hset(self.keys(sale).tokens, entry_id, token).await?;
+        Ok(())
+    }
+
+    pub async fn place(&self, sale: &str, entry_id: &str) -> Result<Place, StoreError> {
+        let keys = self.keys(sale);
+        let mut redis = self.redis.clone();
+        let (status, rank, waiting, token): (Option<String>, Option<u64>, u64, Option<String>) = redis::pipe()
+            .hget(&keys.status, entry_id)
+            .zrank(&keys.waiting, entry_id)
+            .zcard(&keys.waiting)
+            .hget(&keys.tokens, entry_id)
+            .query_async(&mut redis)
+            .await?;
+        let status = status.ok_or_else(|| StoreError::UnknownEntry(entry_id.to_owned()))?;
+        Ok(Place { status, ahead: rank.unwrap_or(0), waiting, token })
+    }
+
+    pub async fn heartbeat(&self, sale: &str, entry_id: &str) -> Result<(), StoreError> {
+        let keys = self.keys(sale);
+        let mut redis = self.redis.clone();
+        let (seconds, micros): (u64, u64) = redis::cmd("TIME").query_async(&mut redis).await?;
+        let _: () = redis::cmd("ZADD")
+            .arg(&keys.heartbeat)
+            .arg("XX")
+            .arg(seconds * 1000 + micros / 1000)
+            .arg(entry_id)
+            .query_async(&mut redis)
+            .await?;
+        Ok(())
+    }
+
+    /// The buyer gives up their place (joining again starts at the back).
+    pub async fn leave(&self, sale: &str, entry_id: &str) -> Result<(), StoreError> {
+        let keys = self.keys(sale);
+        let mut redis = self.redis.clone();
+        let buyer: Option<String> = redis.hget(&keys.entry_buyer, entry_id).await?;
+        let buyer = buyer.ok_or_else(|| StoreError::UnknownEntry(entry_id.to_owned()))?;
+        let _: () = redis::pipe()
+            .atomic()
+            .zrem(&keys.waiting, entry_id)
+            .srem(&keys.prequeue, entry_id)
+            .zrem(&keys.active, entry_id)
+            .hdel(&keys.buyers, &buyer)
+            .hset(&keys.status, entry_id, "left")
+            .query_async(&mut redis)
+            .await?;
+        Ok(())
+    }
+
+    /// An admitted shopper is done (order placed, left): their slot frees at once.
+    pub async fn finish(&self, sale: &str, entry_id: &str) -> Result<(), StoreError> {
+        let mut redis = self.redis.clone();
+        let _: () = redis.zrem(self.keys(sale).active, entry_id).await?;
+        Ok(())
+    }
+
+    pub async fn stats(&self, sale: &str) -> Result<Stats, StoreError> {
+        let keys = self.keys(sale);
+        let mut redis = self.redis.clone();
+        let (room, waiting, pre_queue, active): (std::collections::HashMap<String, String>, u64, u64, u64) =
+            redis::pipe()
+                .hgetall(&keys.room)
+                .zcard(&keys.waiting)
+                .scard(&keys.prequeue)
+                .zcard(&keys.active)
+                .query_async(&mut redis)
+                .await?;
+        let state = room.get("state").cloned().ok_or_else(|| StoreError::UnknownSale(sale.to_owned()))?;
+        let count = |field: &str| room.get(field).and_then(|v| v.parse().ok()).unwrap_or(0);
+        Ok(Stats { state, waiting, pre_queue, active, admitted: count("admitted"), abandoned: count("abandoned") })
+    }
+}

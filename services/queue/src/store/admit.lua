@@ -1,0 +1,53 @@
+-- Admit the next buyers, atomically: at most the configured rate (a token bucket refilled from
+-- the server clock, so replicas on other machines agree) and never beyond the cap on active
+-- shoppers. Buyers whose heartbeat is older than the grace period lose their turn.
+-- Safe with several queue replicas: each call is one script, so no buyer is admitted twice.
+-- KEYS: room, waiting, heartbeat, status, active, entry_buyer
+-- ARGV: max_batch, max_skip
+-- Returns a flat list: entry_id, buyer_id, expires_ms, entry_id, buyer_id, expires_ms, ...
+local r = redis.call('HMGET', KEYS[1], 'state', 'rate', 'cap', 'tokens', 'refill_at', 'grace_ms', 'ttl_ms')
+local state, rate, cap = r[1], tonumber(r[2]) or 0, tonumber(r[3]) or 0
+if state ~= 'open' then return {} end
+local grace, ttl = tonumber(r[6]) or 60000, tonumber(r[7]) or 600000
+
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+
+-- Admissions that lapsed free their slot.
+redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now)
+local active = redis.call('ZCARD', KEYS[5])
+
+-- Token bucket: `rate` per second, at most one second's worth saved up.
+local tokens = tonumber(r[4]) or 0
+local refill_at = tonumber(r[5]) or now
+tokens = math.min(rate, tokens + (now - refill_at) / 1000 * rate)
+
+local allowed = math.min(math.floor(tokens), cap - active, tonumber(ARGV[1]))
+local out = {}
+local admitted, skipped = 0, 0
+local max_skip = tonumber(ARGV[2])
+while admitted < allowed and skipped < max_skip do
+  local head = redis.call('ZRANGE', KEYS[2], 0, 0)
+  if #head == 0 then break end
+  local entry = head[1]
+  redis.call('ZREM', KEYS[2], entry)
+  redis.call('HINCRBY', KEYS[1], 'served', 1)
+  local beat = tonumber(redis.call('ZSCORE', KEYS[3], entry))
+  if beat == nil or now - beat > grace then
+    redis.call('HSET', KEYS[4], entry, 'abandoned')
+    redis.call('HINCRBY', KEYS[1], 'abandoned', 1)
+    skipped = skipped + 1
+  else
+    local expires = now + ttl
+    redis.call('HSET', KEYS[4], entry, 'admitted')
+    redis.call('ZADD', KEYS[5], expires, entry)
+    out[#out + 1] = entry
+    out[#out + 1] = redis.call('HGET', KEYS[6], entry)
+    out[#out + 1] = tostring(expires)
+    admitted = admitted + 1
+  end
+end
+
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens - admitted), 'refill_at', now)
+if admitted > 0 then redis.call('HINCRBY', KEYS[1], 'admitted', admitted) end
+return out

@@ -1,0 +1,32 @@
+-- Join a waiting room, idempotently: one place per buyer, whatever device asks.
+-- KEYS: room, buyers, waiting, prequeue, heartbeat, entry_buyer, status
+-- ARGV: buyer_id, new_entry_id
+-- Returns {outcome, entry_id} with outcome 'joined' | 'existing', or {'error', reason}.
+local state = redis.call('HGET', KEYS[1], 'state')
+if not state then return {'error', 'unknown_sale'} end
+if state == 'scheduled' then return {'error', 'not_open'} end
+if state == 'closed' or state == 'sold_out' then return {'error', state} end
+
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local existing = redis.call('HGET', KEYS[2], ARGV[1])
+if existing then
+  redis.call('ZADD', KEYS[5], now, existing)
+  return {'existing', existing}
+end
+
+local entry = ARGV[2]
+redis.call('HSET', KEYS[2], ARGV[1], entry)
+redis.call('HSET', KEYS[6], entry, ARGV[1])
+redis.call('ZADD', KEYS[5], now, entry)
+if state == 'pre_queue' then
+  -- Order decided at sale open by the fair draw.
+  redis.call('SADD', KEYS[4], entry)
+  redis.call('HSET', KEYS[7], entry, 'prequeue')
+else
+  -- After open: first come, first served, behind the whole pre-queue (ranks below 1e12).
+  local rank = 1e12 + redis.call('HINCRBY', KEYS[1], 'seq', 1)
+  redis.call('ZADD', KEYS[3], rank, entry)
+  redis.call('HSET', KEYS[7], entry, 'waiting')
+end
+return {'joined', entry}

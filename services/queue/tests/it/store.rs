@@ -1,0 +1,172 @@
+//! The waiting room in real Redis: idempotent joins, the fair draw, FIFO after open, outflow
+//! limits across two replicas, abandonment, pause/resume and sold-out.
+
+use std::{collections::HashSet, time::Duration};
+
+use floodgate_queue::{
+    domain::fairness::Seed,
+    store::{Outflow, RoomState, RoomStore, StoreError},
+};
+use floodgate_testkit::TestRedis;
+
+async fn store() -> anyhow::Result<RoomStore> {
+    let redis = TestRedis::new()?;
+    let client = redis::Client::open(redis.url.as_str())?;
+    Ok(RoomStore::new(redis::aio::ConnectionManager::new(client).await?, &redis.prefix))
+}
+
+fn outflow(rate_per_second: u32, max_active: u32) -> Outflow {
+    Outflow {
+        rate_per_second,
+        max_active,
+        admission_ttl: Duration::from_secs(600),
+        heartbeat_grace: Duration::from_secs(60),
+    }
+}
+
+#[tokio::test]
+async fn joining_twice_keeps_one_place_and_closed_rooms_say_why() -> anyhow::Result<()> {
+    let store = store().await?;
+    assert!(matches!(store.join("nope", "b1").await, Err(StoreError::UnknownSale(_))));
+    store.create_room("s1", RoomState::Scheduled, outflow(10, 10)).await?;
+    assert!(matches!(store.join("s1", "b1").await, Err(StoreError::NotOpen(_))));
+    store.set_state("s1", RoomState::Open).await?;
+
+    let first = store.join("s1", "b1").await?;
+    let again = store.join("s1", "b1").await?;
+    assert!(first.new && !again.new);
+    assert_eq!(first.entry_id, again.entry_id, "another device gets the same place");
+    assert!(!store.create_room("s1", RoomState::Scheduled, outflow(1, 1)).await?, "creating twice changes nothing");
+
+    store.set_state("s1", RoomState::SoldOut).await?;
+    assert!(matches!(store.join("s1", "b2").await, Err(StoreError::Closed { state, .. }) if state == "sold_out"));
+    assert!(store.admit("s1", 100).await?.is_empty(), "a sold-out room admits nobody");
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_pre_queue_is_drawn_fairly_then_first_come_first_served() -> anyhow::Result<()> {
+    let store = store().await?;
+    store.create_room("s2", RoomState::Scheduled, outflow(1_000, 10_000)).await?;
+    let seed = Seed::generate();
+    let commitment = store.open_pre_queue("s2", &seed).await?;
+    assert_eq!(commitment, seed.commitment());
+    assert!(store.audit("s2").await?.seed.is_empty(), "the seed stays secret until the sale opens");
+
+    let mut early = Vec::new();
+    for i in 0..200 {
+        early.push(store.join("s2", &format!("early-{i}")).await?.entry_id);
+    }
+    let audit = store.open_sale("s2").await?;
+    audit.verify()?;
+    assert_eq!(store.audit("s2").await?, audit, "the published audit is the one the draw used");
+    assert_eq!(audit.ordered_entry_ids, seed.order(early.iter().map(String::as_str)), "reproducible from the seed");
+
+    let mut late = Vec::new();
+    for i in 0..20 {
+        late.push(store.join("s2", &format!("late-{i}")).await?.entry_id);
+    }
+    // Positions: the drawn pre-queue first, then late joiners in arrival order.
+    let third = store.place("s2", &audit.ordered_entry_ids[2]).await?;
+    assert_eq!((third.status.as_str(), third.ahead), ("waiting", 2));
+    let last = store.place("s2", &late[19]).await?;
+    assert_eq!(last.ahead, 219);
+
+    let mut served = Vec::new();
+    for _ in 0..50 {
+        served.extend(store.admit("s2", 1_000).await?.into_iter().map(|a| a.entry_id));
+        if served.len() == 220 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut expected = audit.ordered_entry_ids.clone();
+    expected.extend(late);
+    assert_eq!(served, expected, "served in exactly the published order");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_never_exceed_the_rate_or_the_cap_or_admit_twice() -> anyhow::Result<()> {
+    let redis = TestRedis::new()?;
+    let client = redis::Client::open(redis.url.as_str())?;
+    let one = RoomStore::new(redis::aio::ConnectionManager::new(client.clone()).await?, &redis.prefix);
+    let two = RoomStore::new(redis::aio::ConnectionManager::new(client).await?, &redis.prefix);
+    one.create_room("s3", RoomState::Open, outflow(100, 10_000)).await?;
+    for i in 0..1_000 {
+        one.join("s3", &format!("b{i}")).await?;
+    }
+
+    // Both replicas run their admission loop as fast as they like for about two seconds.
+    let started = std::time::Instant::now();
+    let run = |store: RoomStore| async move {
+        let mut admitted = Vec::new();
+        while started.elapsed() < Duration::from_secs(2) {
+            admitted.extend(store.admit("s3", 50).await?.into_iter().map(|a| a.entry_id));
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        anyhow::Ok(admitted)
+    };
+    let (a, b) = tokio::join!(tokio::spawn(run(one.clone())), tokio::spawn(run(two)));
+    let (a, b) = (a??, b??);
+    let elapsed = started.elapsed().as_secs_f64();
+    let all: Vec<_> = a.iter().chain(&b).cloned().collect();
+    let unique: HashSet<_> = all.iter().collect();
+    assert_eq!(unique.len(), all.len(), "nobody admitted twice");
+    assert!(!a.is_empty() && !b.is_empty(), "both replicas took part");
+    // The bucket starts empty and holds at most one second's worth: ≤ rate × elapsed.
+    let ceiling = 100.0 * elapsed + 1.0;
+    assert!((all.len() as f64) <= ceiling, "{} admitted in {elapsed:.2}s at 100/s", all.len());
+    assert!((all.len() as f64) >= 100.0 * (elapsed - 0.2) * 0.9, "{} admitted in {elapsed:.2}s at 100/s", all.len());
+
+    // The cap: 1,000/s allowed, but only 25 may shop at once.
+    one.create_room("s3-cap", RoomState::Open, outflow(1_000, 25)).await?;
+    for i in 0..100 {
+        one.join("s3-cap", &format!("b{i}")).await?;
+    }
+    let mut admitted = 0;
+    for _ in 0..30 {
+        admitted += one.admit("s3-cap", 1_000).await?.len();
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(admitted, 25, "exactly the cap, however often the loop asks");
+    assert_eq!(one.stats("s3-cap").await?.active, 25);
+    Ok(())
+}
+
+#[tokio::test]
+async fn buyers_who_stop_heartbeating_lose_their_turn_and_pause_holds_the_line() -> anyhow::Result<()> {
+    let store = store().await?;
+    store
+        .create_room(
+            "s4",
+            RoomState::Open,
+            Outflow { heartbeat_grace: Duration::from_millis(200), ..outflow(1_000, 1_000) },
+        )
+        .await?;
+    let gone = store.join("s4", "gone").await?.entry_id;
+    let here = store.join("s4", "here").await?.entry_id;
+    store.set_state("s4", RoomState::Paused).await?;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    store.heartbeat("s4", &here).await?;
+    assert!(store.admit("s4", 10).await?.is_empty(), "a paused room admits nobody");
+
+    store.set_state("s4", RoomState::Open).await?;
+    // The admission bucket starts empty: like the service's admission loop, ask again shortly.
+    let mut admitted = Vec::new();
+    for _ in 0..20 {
+        admitted = store.admit("s4", 10).await?;
+        if !admitted.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(admitted.iter().map(|a| a.buyer_id.as_str()).collect::<Vec<_>>(), ["here"]);
+    assert_eq!(store.place("s4", &gone).await?.status, "abandoned");
+    let stats = store.stats("s4").await?;
+    assert_eq!((stats.admitted, stats.abandoned, stats.active), (1, 1, 1));
+
+    store.finish("s4", &here).await?;
+    assert_eq!(store.stats("s4").await?.active, 0, "finishing frees the slot at once");
+    Ok(())
+}
