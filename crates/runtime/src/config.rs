@@ -131,19 +131,49 @@ impl clap::builder::TypedValueParser for SecretUrl {
         if self.schemes.iter().any(|scheme| value.starts_with(scheme)) {
             return Ok(SecretString::from(value.to_owned()));
         }
-        let name = arg.map_or_else(
-            || "value".to_owned(),
-            |a| {
-                let long = a.get_long().unwrap_or(a.get_id().as_str());
-                match a.get_env() {
-                    Some(env) => format!("--{long} ({})", env.to_string_lossy()),
-                    None => format!("--{long}"),
-                }
-            },
-        );
-        let message = format!("invalid value for {name}: must start with {}\n", self.schemes.join(" or "));
-        Err(clap::Error::raw(clap::error::ErrorKind::ValueValidation, message).with_cmd(cmd))
+        Err(secret_error(cmd, arg, &format!("must start with {}", self.schemes.join(" or "))))
     }
+}
+
+/// Parses a secret key given as hex (`bytes` long) into a `SecretString`, never echoing it.
+#[derive(Debug, Clone, Copy)]
+pub struct SecretHex {
+    pub bytes: usize,
+}
+
+impl clap::builder::TypedValueParser for SecretHex {
+    type Value = SecretString;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Self::Value, clap::Error> {
+        let value = value.to_str().unwrap_or_default();
+        if value.len() == self.bytes * 2 && value.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(SecretString::from(value.to_owned()));
+        }
+        let reason =
+            format!("must be {} hex digits; generate one with `openssl rand -hex {}`", self.bytes * 2, self.bytes);
+        Err(secret_error(cmd, arg, &reason))
+    }
+}
+
+/// One clear message naming the flag and its variable, without the value.
+fn secret_error(cmd: &clap::Command, arg: Option<&clap::Arg>, reason: &str) -> clap::Error {
+    let name = arg.map_or_else(
+        || "value".to_owned(),
+        |a| {
+            let long = a.get_long().unwrap_or(a.get_id().as_str());
+            match a.get_env() {
+                Some(env) => format!("--{long} ({})", env.to_string_lossy()),
+                None => format!("--{long}"),
+            }
+        },
+    );
+    clap::Error::raw(clap::error::ErrorKind::ValueValidation, format!("invalid value for {name}: {reason}\n"))
+        .with_cmd(cmd)
 }
 
 const POSTGRES_URL: SecretUrl = SecretUrl { schemes: &["postgres://", "postgresql://"] };

@@ -83,6 +83,9 @@ fn common_env(
     if let Some(database) = database {
         env.push(("FLOODGATE_DATABASE_URL", database.url.clone()));
     }
+    if service == "queue" {
+        env.push(("FLOODGATE_ADMISSION_KEY", "07".repeat(32)));
+    }
     env
 }
 

@@ -2,16 +2,25 @@
 //! control, positions and ETA, signed admission tokens (see ../../../shared/DESIGN.md). Its state
 //! lives in Redis; it has no PostgreSQL database.
 //!
-//! This is the service's frame: configuration, the topics it writes (`queue.events`) and will
-//! read (booking availability, catalog publications), health and shutdown.
+//! So far: the fair draw and its audit, rooms in Redis (join, positions, rate- and cap-limited
+//! admission across replicas), the gRPC API and the admission loop that signs tokens. Rooms are
+//! created by operators' tooling for now; creating them from `PerformancePublished` and the
+//! queue's own events come next.
 
+pub mod admission_loop;
 pub mod config;
 pub mod domain;
+pub mod grpc;
 pub mod store;
 
+use std::sync::Arc;
+
+use floodgate_admission::AdmissionKey;
 use floodgate_eventbus::{Stream, topics};
+use floodgate_proto::queue::v1::queue_service_server::QueueServiceServer;
 use floodgate_runtime::{Service, ServiceApp, ServiceHost, StartError, config::ServerArgs};
 use floodgate_telemetry::Metrics;
+use store::RoomStore;
 
 pub use config::Config;
 
@@ -37,12 +46,20 @@ impl Service for Queue {
         Ok(())
     }
 
-    /// Topics, listeners and readiness checks (Redis, broker).
+    /// Topics, listeners, readiness checks (Redis, broker), the API and the admission loop.
     async fn build(config: Config, metrics: Metrics) -> Result<ServiceApp, StartError> {
+        use secrecy::ExposeSecret as _;
+        let secret = hex::decode(config.admission_key.expose_secret()).map_err(StartError::bus)?;
+        let key = Arc::new(AdmissionKey::from_secret(&config.admission_key_id, &secret).map_err(StartError::bus)?);
         let bus = floodgate_eventbus::BusConfig::from(&config.bus);
         topics::ensure_streams(&bus, &[&[Stream::Queue], CONSUMES].concat()).await.map_err(StartError::bus)?;
+        let store = RoomStore::new(config.redis.connect().await?, &config.redis.redis_prefix);
+
         let mut app = ServiceApp::new(ServiceHost::bind(Self::NAME, &config.server, metrics).await?);
         app.host.readiness_mut().add_redis(config.redis.redis_url.clone()).add_kafka(bus.brokers.clone());
+        app.host.add_grpc_service(QueueServiceServer::new(grpc::QueueApi::new(store.clone(), key.clone())));
+        let admissions = admission_loop::AdmissionLoop { store, key, tick: config.admission_tick };
+        app.tasks.add("admission-loop", move |stop| admissions.run(stop));
         Ok(app)
     }
 }

@@ -70,6 +70,13 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+/// When a scheduled room opens its pre-queue and its sale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schedule {
+    pub pre_queue_opens_at: DateTime<Utc>,
+    pub sale_opens_at: DateTime<Utc>,
+}
+
 /// The outcome of a join.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Joined {
@@ -108,6 +115,9 @@ pub struct Stats {
     pub admitted: u64,
     pub abandoned: u64,
 }
+
+/// state, rate, cap, ttl_ms, grace_ms, commitment — as read from the room hash.
+type RoomFields = (Option<String>, Option<u32>, Option<u32>, Option<u64>, Option<u64>, Option<String>);
 
 struct Keys {
     room: String,
@@ -175,8 +185,101 @@ impl RoomStore {
         let created: bool = redis.hset_nx(&keys.room, "state", state.as_str()).await?;
         if created {
             self.set_outflow(sale, outflow).await?;
+            let _: () = redis.sadd(self.rooms_key(), sale).await?;
         }
         Ok(created)
+    }
+
+    /// A room that opens its pre-queue and its sale by itself at the given times
+    /// (see [`RoomStore::advance`]).
+    pub async fn schedule_room(&self, sale: &str, schedule: Schedule, outflow: Outflow) -> Result<bool, StoreError> {
+        let created = self.create_room(sale, RoomState::Scheduled, outflow).await?;
+        if created {
+            let mut redis = self.redis.clone();
+            let _: () = redis
+                .hset_multiple(
+                    self.keys(sale).room,
+                    &[
+                        ("pre_queue_at", schedule.pre_queue_opens_at.timestamp_millis()),
+                        ("opens_at", schedule.sale_opens_at.timestamp_millis()),
+                    ],
+                )
+                .await?;
+        }
+        Ok(created)
+    }
+
+    /// Every room this store knows.
+    pub async fn rooms(&self) -> Result<Vec<String>, StoreError> {
+        let mut redis = self.redis.clone();
+        Ok(redis.smembers(self.rooms_key()).await?)
+    }
+
+    fn rooms_key(&self) -> String {
+        format!("{}rooms", self.prefix)
+    }
+
+    /// Moves a scheduled room along its timeline at `now`: opens the pre-queue (committing to a
+    /// fresh seed), then the sale (drawing the pre-queue). With several replicas, a short lock
+    /// lets one of them do each step. Returns the step taken, if any.
+    pub async fn advance(&self, sale: &str, now: DateTime<Utc>) -> Result<Option<RoomState>, StoreError> {
+        let keys = self.keys(sale);
+        let mut redis = self.redis.clone();
+        let (state, pre_queue_at, opens_at): (Option<String>, Option<i64>, Option<i64>) =
+            redis.hmget(&keys.room, &["state", "pre_queue_at", "opens_at"]).await?;
+        let now_ms = now.timestamp_millis();
+        let step = match (state.as_deref(), pre_queue_at, opens_at) {
+            (Some("scheduled"), _, Some(open)) if now_ms >= open => RoomState::Open,
+            (Some("scheduled"), Some(pre), _) if now_ms >= pre => RoomState::PreQueue,
+            (Some("pre_queue"), _, Some(open)) if now_ms >= open => RoomState::Open,
+            _ => return Ok(None),
+        };
+        let lock = format!("{}{{sale:{sale}}}:advancing", self.prefix);
+        let locked: bool = redis::cmd("SET")
+            .arg(&lock)
+            .arg(1)
+            .arg("NX")
+            .arg("PX")
+            .arg(30_000)
+            .query_async::<Option<String>>(&mut redis)
+            .await?
+            .is_some();
+        if !locked {
+            return Ok(None);
+        }
+        let result = match step {
+            RoomState::PreQueue => self.open_pre_queue(sale, &Seed::generate()).await.map(drop),
+            _ => self.open_sale(sale).await.map(drop),
+        };
+        let _: () = redis.del(&lock).await?;
+        result.map(|()| Some(step))
+    }
+
+    /// The buyer an entry belongs to.
+    pub async fn buyer_of(&self, sale: &str, entry_id: &str) -> Result<String, StoreError> {
+        let mut redis = self.redis.clone();
+        let buyer: Option<String> = redis.hget(self.keys(sale).entry_buyer, entry_id).await?;
+        buyer.ok_or_else(|| StoreError::UnknownEntry(entry_id.to_owned()))
+    }
+
+    /// The room's outflow settings and state.
+    pub async fn room(&self, sale: &str) -> Result<(RoomState, Outflow, Option<String>), StoreError> {
+        let mut redis = self.redis.clone();
+        let fields: RoomFields =
+            redis.hmget(self.keys(sale).room, &["state", "rate", "cap", "ttl_ms", "grace_ms", "commitment"]).await?;
+        let (state, rate, cap, ttl, grace, commitment) = fields;
+        let state = state.ok_or_else(|| StoreError::UnknownSale(sale.to_owned()))?;
+        let state = RoomState::parse(&state).ok_or(StoreError::Corrupt(format!("room state {state:?}")))?;
+        Ok((
+            state,
+            Outflow {
+                rate_per_second: rate.unwrap_or(0),
+                max_active: cap.unwrap_or(0),
+                admission_ttl: Duration::from_millis(ttl.unwrap_or(0)),
+                heartbeat_grace: Duration::from_millis(grace.unwrap_or(0)),
+            },
+            commitment,
+        ))
     }
 
     pub async fn set_outflow(&self, sale: &str, outflow: Outflow) -> Result<(), StoreError> {

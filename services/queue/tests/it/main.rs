@@ -1,4 +1,5 @@
 //! Queue integration tests.
 
+mod api;
 mod store;
 mod verify;

@@ -1,0 +1,56 @@
+//! The admission loop: on every tick, moves scheduled rooms along their timeline and lets the
+//! next buyers of every open room through, signing each one's admission token. Safe to run on
+//! every replica: the store's scripts decide who is admitted, once.
+
+use std::{sync::Arc, time::Duration};
+
+use chrono::Utc;
+use floodgate_admission::{AdmissionKey, Claims};
+use tokio_util::sync::CancellationToken;
+
+use crate::store::{RoomStore, StoreError};
+
+/// The most buyers one room admits per tick (the rate decides the actual number).
+const MAX_BATCH: u32 = 10_000;
+
+#[derive(Debug, Clone)]
+pub struct AdmissionLoop {
+    pub store: RoomStore,
+    pub key: Arc<AdmissionKey>,
+    pub tick: Duration,
+}
+
+impl AdmissionLoop {
+    pub async fn run(self, stop: CancellationToken) -> Result<(), StoreError> {
+        let mut tick = tokio::time::interval(self.tick);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return Ok(()),
+                _ = tick.tick() => {}
+            }
+            if let Err(error) = self.round().await {
+                // Redis away: the next tick tries again; nobody is admitted meanwhile.
+                tracing::warn!(error = %floodgate_telemetry::error_chain(&error), "admission round failed");
+            }
+        }
+    }
+
+    /// One pass over every room.
+    pub async fn round(&self) -> Result<usize, StoreError> {
+        let mut admitted = 0;
+        for sale in self.store.rooms().await? {
+            if let Some(step) = self.store.advance(&sale, Utc::now()).await? {
+                tracing::info!(%sale, state = step.as_str(), "waiting room moved on");
+            }
+            for admission in self.store.admit(&sale, MAX_BATCH).await? {
+                let now = Utc::now();
+                let ttl = admission.expires_at - now;
+                let token = self.key.issue(&Claims::admit(&sale, &admission.buyer_id, now, ttl));
+                self.store.store_token(&sale, &admission.entry_id, &token).await?;
+                admitted += 1;
+            }
+        }
+        Ok(admitted)
+    }
+}

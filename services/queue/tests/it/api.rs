@@ -1,0 +1,180 @@
+//! The waiting room's gRPC API end to end: the service built in-process on real Redis, a room,
+//! buyers joining, the admission loop letting them through with tokens the verification library
+//! accepts, and buyers seeing only their own place.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use floodgate_admission::{PublicKey, TokenError, Verifier};
+use floodgate_proto::queue::v1::{self as wire, queue_service_client::QueueServiceClient};
+use floodgate_queue::{
+    Queue,
+    store::{Outflow, RoomState, RoomStore, Schedule},
+};
+use floodgate_runtime::{Service as _, ServiceCli};
+use floodgate_telemetry::Metrics;
+use floodgate_testkit::{TestBroker, TestRedis};
+use futures::StreamExt as _;
+use tokio_util::sync::CancellationToken;
+use tonic::{Code, transport::Channel};
+
+struct Running {
+    client: QueueServiceClient<Channel>,
+    store: RoomStore,
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<Result<(), floodgate_runtime::HostError>>,
+}
+
+async fn start() -> anyhow::Result<Running> {
+    let redis = TestRedis::new()?;
+    let broker = TestBroker::new()?;
+    let key = "07".repeat(32);
+    let cli = ServiceCli::<floodgate_queue::Config>::try_parse_for(
+        "floodgate-queue",
+        "test",
+        [
+            "floodgate-queue",
+            "--redis-url",
+            &redis.url,
+            "--redis-prefix",
+            &redis.prefix,
+            "--kafka-brokers",
+            &broker.brokers,
+            "--topic-prefix",
+            &broker.topic_prefix,
+            "--admission-key",
+            &key,
+            "--admission-tick",
+            "20ms",
+        ],
+    )?;
+    let app = Queue::build(cli.config, Metrics::standalone("queue")?).await?;
+    let channel = Channel::from_shared(format!("http://{}", app.host.grpc_addr()))?.connect_lazy();
+    let stop = CancellationToken::new();
+    let task = tokio::spawn(app.run(stop.clone()));
+    let client = redis::Client::open(redis.url.as_str())?;
+    let store = RoomStore::new(redis::aio::ConnectionManager::new(client).await?, &redis.prefix);
+    Ok(Running { client: QueueServiceClient::new(channel), store, stop, task })
+}
+
+fn outflow() -> Outflow {
+    Outflow {
+        rate_per_second: 50,
+        max_active: 1_000,
+        admission_ttl: Duration::from_secs(600),
+        heartbeat_grace: Duration::from_secs(60),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn buyers_join_watch_and_leave_with_tokens_that_verify() -> anyhow::Result<()> {
+    let Running { mut client, store, stop, task } = start().await?;
+    let now = Utc::now();
+    // The room opens its pre-queue now and its sale in a moment.
+    store
+        .schedule_room(
+            "sale-1",
+            Schedule { pre_queue_opens_at: now, sale_opens_at: now + chrono::Duration::milliseconds(500) },
+            outflow(),
+        )
+        .await?;
+
+    let join =
+        |buyer: &str| wire::JoinRequest { sale_id: "sale-1".into(), buyer_id: buyer.into(), device_id: "phone".into() };
+    // Joining before the pre-queue opened is refused clearly, then it opens.
+    let mut joined = None;
+    for _ in 0..50 {
+        match client.join(join("alice")).await {
+            Ok(response) => {
+                joined = Some(response.into_inner());
+                break;
+            }
+            Err(status) => {
+                assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    }
+    let alice = joined.expect("the pre-queue opened");
+    assert_eq!(alice.position.as_ref().map(|p| p.status()), Some(wire::EntryStatus::PreQueue));
+    let again = client.join(join("alice")).await?.into_inner();
+    assert_eq!(again.entry_id, alice.entry_id, "joining again keeps the place");
+
+    // Another buyer cannot see Alice's place.
+    let snooping = client
+        .get_position(wire::GetPositionRequest {
+            sale_id: "sale-1".into(),
+            entry_id: alice.entry_id.clone(),
+            buyer_id: "mallory".into(),
+        })
+        .await
+        .expect_err("not hers");
+    assert_eq!(snooping.code(), Code::NotFound);
+
+    // Watching: updates until admitted, ending with a token.
+    let mut updates = client
+        .watch_position(wire::WatchPositionRequest {
+            sale_id: "sale-1".into(),
+            entry_id: alice.entry_id.clone(),
+            buyer_id: "alice".into(),
+        })
+        .await?
+        .into_inner();
+    let mut last = None;
+    while let Some(update) = tokio::time::timeout(Duration::from_secs(10), updates.next()).await? {
+        last = Some(update?);
+    }
+    let last = last.expect("updates");
+    assert_eq!(last.status(), wire::EntryStatus::Admitted);
+    let token = last.admission.expect("a token").token;
+
+    // The verification library, with the published key, accepts it only for Alice and this sale.
+    let keys = client.get_admission_keys(wire::GetAdmissionKeysRequest {}).await?.into_inner();
+    let verifier = Verifier::new(
+        keys.keys.iter().map(|k| PublicKey::from_bytes(&k.key_id, &k.public_key)).collect::<Result<Vec<_>, _>>()?,
+    );
+    let claims = verifier.verify(&token, "sale-1", "alice", Utc::now())?;
+    assert_eq!(claims.buyer_id, "alice");
+    assert_eq!(verifier.verify(&token, "sale-2", "alice", Utc::now()), Err(TokenError::WrongSale));
+    assert_eq!(verifier.verify(&token, "sale-1", "mallory", Utc::now()), Err(TokenError::WrongBuyer));
+
+    // The draw is published and checks out.
+    let audit =
+        client.get_fairness_audit(wire::GetFairnessAuditRequest { sale_id: "sale-1".into() }).await?.into_inner();
+    let audit = floodgate_queue::domain::fairness::Audit {
+        sale_id: audit.sale_id,
+        seed_commitment: audit.seed_commitment,
+        seed: audit.seed,
+        ordered_entry_ids: audit.ordered_entry_ids,
+    };
+    assert_eq!(audit.position_of(&alice.entry_id), Ok(1));
+
+    // Pausing holds the line; stats tell the operator.
+    client
+        .pause_room(wire::PauseRoomRequest { sale_id: "sale-1".into(), reason: "payment provider slow".into() })
+        .await?;
+    let bob = client.join(join("bob")).await?.into_inner();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let position = client
+        .get_position(wire::GetPositionRequest {
+            sale_id: "sale-1".into(),
+            entry_id: bob.entry_id.clone(),
+            buyer_id: "bob".into(),
+        })
+        .await?
+        .into_inner();
+    assert_eq!((position.status(), position.position), (wire::EntryStatus::Waiting, 0));
+    assert!(position.eta.is_none(), "no ETA while paused");
+    let stats = client.get_room_stats(wire::GetRoomStatsRequest { sale_id: "sale-1".into() }).await?.into_inner();
+    assert_eq!((stats.state(), stats.waiting, stats.admitted_total), (wire::RoomState::Paused, 1, 1));
+
+    client
+        .leave(wire::LeaveRequest { sale_id: "sale-1".into(), entry_id: bob.entry_id.clone(), buyer_id: "bob".into() })
+        .await?;
+    assert_eq!(store.stats("sale-1").await?.waiting, 0);
+    assert_eq!(store.state("sale-1").await?, RoomState::Paused);
+
+    stop.cancel();
+    task.await??;
+    Ok(())
+}
