@@ -9,6 +9,8 @@
 //! Transient handler errors are retried with backoff on the same message (order is kept);
 //! messages that can never be handled go to `eventbus.dead_letter` with their bytes.
 
+mod inbox;
+
 use std::time::Duration;
 
 use floodgate_telemetry::error_chain;
@@ -28,8 +30,10 @@ use crate::{BusConfig, Event, Stream, relay::Backoff};
 /// How often inbox entries past their retention are deleted.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
+pub use inbox::PgInbox;
+
 /// The error a boxed source carries.
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Why a handler did not apply an event.
 #[derive(Debug, thiserror::Error)]
@@ -78,17 +82,43 @@ pub enum ConsumerError {
     },
 }
 
-/// A consumer group member that applies events through an [`EventHandler`].
-pub struct Consumer<H> {
-    group: String,
-    pool: PgPool,
-    consumer: StreamConsumer,
-    handler: H,
-    metrics: ConsumerMetrics,
-    inbox_retention: Duration,
+/// Where consumed events take effect, exactly once per event.
+///
+/// [`PgInbox`] is the usual one: an inbox row and the handler's side effects in one PostgreSQL
+/// transaction. Services without PostgreSQL implement it with effects that are idempotent by
+/// themselves, and park dead letters in their own store.
+pub trait Application: Send + Sync + 'static {
+    /// Applies `event`; `Ok(false)` when it had already been applied (a redelivery).
+    fn apply(
+        &self,
+        group: &str,
+        event: &Event,
+        origin: &Origin,
+    ) -> impl Future<Output = Result<bool, HandlerError>> + Send;
+
+    /// Keeps a message that can never be applied, with the reason and its bytes.
+    fn park(
+        &self,
+        group: &str,
+        origin: &Origin,
+        event_id: Option<uuid::Uuid>,
+        error: &str,
+        bytes: &[u8],
+    ) -> impl Future<Output = Result<(), BoxError>> + Send;
+
+    /// Periodic housekeeping (forgetting old dedup records); returns how many were removed.
+    fn prune(&self, group: &str) -> impl Future<Output = Result<u64, BoxError>> + Send;
 }
 
-impl<H> std::fmt::Debug for Consumer<H> {
+/// A consumer group member that applies events through an [`Application`].
+pub struct Consumer<A> {
+    group: String,
+    consumer: StreamConsumer,
+    app: A,
+    metrics: ConsumerMetrics,
+}
+
+impl<A> std::fmt::Debug for Consumer<A> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Consumer").field("group", &self.group).finish_non_exhaustive()
     }
@@ -96,10 +126,10 @@ impl<H> std::fmt::Debug for Consumer<H> {
 
 /// Where a message came from, for the inbox and dead letters.
 #[derive(Debug, Clone)]
-struct Origin {
-    topic: String,
-    partition: i32,
-    offset: i64,
+pub struct Origin {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
 }
 
 /// What became of one message.
@@ -110,8 +140,9 @@ enum Outcome {
     DeadLettered,
 }
 
-impl<H: EventHandler> Consumer<H> {
-    /// Joins consumer group `<prefix><name>` on the topics of `streams`.
+impl<H: EventHandler> Consumer<PgInbox<H>> {
+    /// Joins consumer group `<prefix><name>` on the topics of `streams`, applying events through
+    /// `handler` in PostgreSQL inbox transactions.
     pub fn new(
         config: &BusConfig,
         name: &str,
@@ -119,6 +150,24 @@ impl<H: EventHandler> Consumer<H> {
         pool: PgPool,
         handler: H,
     ) -> Result<Self, ConsumerError> {
+        Self::with_application(config, name, streams, PgInbox::new(pool, handler))
+    }
+
+    /// How long handled event ids are remembered. Must exceed the retention of the topics read.
+    pub fn with_inbox_retention(mut self, retention: Duration) -> Self {
+        self.app.retention = retention;
+        self
+    }
+
+    /// Forgets this group's inbox entries older than the retention.
+    pub async fn prune_inbox(&self) -> Result<u64, BoxError> {
+        self.app.prune(&self.group).await
+    }
+}
+
+impl<A: Application> Consumer<A> {
+    /// Joins consumer group `<prefix><name>` on the topics of `streams`.
+    pub fn with_application(config: &BusConfig, name: &str, streams: &[Stream], app: A) -> Result<Self, ConsumerError> {
         let group = format!("{}{name}", config.topic_prefix);
         let consumer: StreamConsumer = config
             .client()
@@ -142,33 +191,11 @@ impl<H: EventHandler> Consumer<H> {
             source: Box::new(source),
         })?;
         let metrics = ConsumerMetrics::new(&group);
-        // Far longer than any topic's retention: an event can only be redelivered while the
-        // broker still has it, so older inbox rows can no longer stop a duplicate.
-        let inbox_retention = Duration::from_secs(30 * 24 * 3600);
-        Ok(Self { group, pool, consumer, handler, metrics, inbox_retention })
+        Ok(Self { group, consumer, app, metrics })
     }
 
     pub fn group(&self) -> &str {
         &self.group
-    }
-
-    /// How long handled event ids are remembered. Must exceed the retention of the topics read.
-    pub fn with_inbox_retention(mut self, retention: Duration) -> Self {
-        self.inbox_retention = retention;
-        self
-    }
-
-    /// Forgets this group's inbox entries older than the retention.
-    pub async fn prune_inbox(&self) -> Result<u64, sqlx::Error> {
-        let deleted = sqlx::query(
-            "DELETE FROM eventbus.inbox WHERE consumer = $1 AND handled_at < now() - make_interval(secs => $2::double precision)",
-        )
-        .bind(&self.group)
-        .bind(self.inbox_retention.as_secs_f64())
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
-        Ok(deleted)
     }
 
     /// Consumes until `shutdown`, then commits what was handled.
@@ -179,9 +206,9 @@ impl<H: EventHandler> Consumer<H> {
             let message = tokio::select! {
                 () = shutdown.cancelled() => break,
                 _ = prune.tick() => {
-                    match self.prune_inbox().await {
+                    match self.app.prune(&self.group).await {
                         Ok(deleted) => tracing::debug!(deleted, "pruned the inbox"),
-                        Err(error) => tracing::warn!(error = %error_chain(&error), "could not prune the inbox"),
+                        Err(error) => tracing::warn!(error = %error_chain(&*error), "could not prune the inbox"),
                     }
                     continue;
                 }
@@ -240,8 +267,12 @@ impl<H: EventHandler> Consumer<H> {
 
         let mut backoff = Backoff::default();
         loop {
-            match self.apply(&event, &origin).instrument(span.clone()).await {
-                Ok(outcome) => return Some(outcome),
+            match self.app.apply(&self.group, &event, &origin).instrument(span.clone()).await {
+                Ok(true) => return Some(Outcome::Applied),
+                Ok(false) => {
+                    tracing::debug!(parent: &span, "duplicate delivery absorbed");
+                    return Some(Outcome::Duplicate);
+                }
                 Err(HandlerError::Reject(error)) => {
                     tracing::error!(parent: &span, error = %error_chain(&*error), "handler rejected the event");
                     return self.dead_letter(&origin, Some(&event), &*error, bytes, shutdown).await;
@@ -258,32 +289,7 @@ impl<H: EventHandler> Consumer<H> {
         }
     }
 
-    /// The inbox transaction: dedup record and side effects commit together or not at all.
-    async fn apply(&self, event: &Event, origin: &Origin) -> Result<Outcome, HandlerError> {
-        let mut tx = self.pool.begin().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO eventbus.inbox (consumer, event_id, event_type, topic, partition, kafka_offset)
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-        )
-        .bind(&self.group)
-        .bind(event.id)
-        .bind(&event.event_type)
-        .bind(&origin.topic)
-        .bind(origin.partition)
-        .bind(origin.offset)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if inserted == 0 {
-            tracing::debug!("duplicate delivery absorbed by the inbox");
-            return Ok(Outcome::Duplicate);
-        }
-        self.handler.handle(&mut tx, event).await?;
-        tx.commit().await?;
-        Ok(Outcome::Applied)
-    }
-
-    /// Parks a message that can never be handled; retried until the database takes it, so the
+    /// Parks a message that can never be handled; retried until the store takes it, so the
     /// offset never moves past a message that is neither handled nor parked.
     async fn dead_letter(
         &self,
@@ -294,24 +300,12 @@ impl<H: EventHandler> Consumer<H> {
         shutdown: &CancellationToken,
     ) -> Option<Outcome> {
         let mut backoff = Backoff::default();
+        let reason = error_chain(error);
         loop {
-            let stored = sqlx::query(
-                "INSERT INTO eventbus.dead_letter (consumer, topic, partition, kafka_offset, event_id, error, message)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-            )
-            .bind(&self.group)
-            .bind(&origin.topic)
-            .bind(origin.partition)
-            .bind(origin.offset)
-            .bind(event.map(|e| e.id))
-            .bind(floodgate_telemetry::error_chain(error))
-            .bind(bytes)
-            .execute(&self.pool)
-            .await;
-            match stored {
-                Ok(_) => return Some(Outcome::DeadLettered),
+            match self.app.park(&self.group, origin, event.map(|e| e.id), &reason, bytes).await {
+                Ok(()) => return Some(Outcome::DeadLettered),
                 Err(error) => {
-                    tracing::warn!(error = %error_chain(&error), "could not store a dead letter; retrying");
+                    tracing::warn!(error = %error_chain(&*error), "could not store a dead letter; retrying");
                     tokio::select! {
                         () = shutdown.cancelled() => return None,
                         () = tokio::time::sleep(backoff.next()) => {}

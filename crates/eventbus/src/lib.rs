@@ -22,7 +22,7 @@ mod wiring;
 use std::sync::LazyLock;
 
 pub use config::{BusArgs, BusConfig};
-pub use consumer::{Consumer, ConsumerError, EventHandler, HandlerError};
+pub use consumer::{Application, BoxError, Consumer, ConsumerError, EventHandler, HandlerError, Origin, PgInbox};
 pub use envelope::{EnvelopeError, Event};
 pub use relay::{OutboxRelay, RelayError};
 pub use topics::Stream;

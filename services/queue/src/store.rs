@@ -255,6 +255,12 @@ impl RoomStore {
         result.map(|()| Some(step))
     }
 
+    /// The buyer's current entry, if they have a place.
+    pub async fn entry_of(&self, sale: &str, buyer: &str) -> Result<Option<String>, StoreError> {
+        let mut redis = self.redis.clone();
+        Ok(redis.hget(self.keys(sale).buyers, buyer).await?)
+    }
+
     /// The buyer an entry belongs to.
     pub async fn buyer_of(&self, sale: &str, entry_id: &str) -> Result<String, StoreError> {
         let mut redis = self.redis.clone();

@@ -117,7 +117,7 @@ async fn the_inbox_forgets_only_this_groups_entries_past_retention() -> anyhow::
     let consumer =
         Consumer::new(&config, "booking", &[Stream::Catalog], consumer_db.pool.clone(), Recorder::default())?
             .with_inbox_retention(Duration::from_secs(30 * 24 * 3600));
-    assert_eq!(consumer.prune_inbox().await?, 1);
+    assert_eq!(consumer.prune_inbox().await.map_err(|e| anyhow::anyhow!(e))?, 1);
     let left: Vec<String> = sqlx::query_scalar("SELECT consumer FROM eventbus.inbox ORDER BY consumer")
         .fetch_all(&consumer_db.pool)
         .await?;
