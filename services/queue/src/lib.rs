@@ -3,20 +3,21 @@
 //! lives in Redis; it has no PostgreSQL database.
 //!
 //! So far: the fair draw and its audit, rooms in Redis (join, positions, rate- and cap-limited
-//! admission across replicas), the gRPC API and the admission loop that signs tokens. Rooms are
-//! created by operators' tooling for now; creating them from `PerformancePublished` and the
-//! queue's own events come next.
+//! admission across replicas), the gRPC API, the admission loop that signs tokens, and rooms
+//! created, retuned, closed and stopped from catalog and booking events. The queue's own events
+//! and inventory-aware pacing come next.
 
 pub mod admission_loop;
 pub mod config;
 pub mod domain;
+mod events;
 pub mod grpc;
 pub mod store;
 
 use std::sync::Arc;
 
 use floodgate_admission::AdmissionKey;
-use floodgate_eventbus::{Stream, topics};
+use floodgate_eventbus::{Consumer, Stream, topics};
 use floodgate_proto::queue::v1::queue_service_server::QueueServiceServer;
 use floodgate_runtime::{Service, ServiceApp, ServiceHost, StartError, config::ServerArgs};
 use floodgate_telemetry::Metrics;
@@ -53,13 +54,22 @@ impl Service for Queue {
         let key = Arc::new(AdmissionKey::from_secret(&config.admission_key_id, &secret).map_err(StartError::bus)?);
         let bus = floodgate_eventbus::BusConfig::from(&config.bus);
         topics::ensure_streams(&bus, &[&[Stream::Queue], CONSUMES].concat()).await.map_err(StartError::bus)?;
-        let store = RoomStore::new(config.redis.connect().await?, &config.redis.redis_prefix);
+        let redis = config.redis.connect().await?;
+        let store = RoomStore::new(redis.clone(), &config.redis.redis_prefix);
 
         let mut app = ServiceApp::new(ServiceHost::bind(Self::NAME, &config.server, metrics).await?);
         app.host.readiness_mut().add_redis(config.redis.redis_url.clone()).add_kafka(bus.brokers.clone());
         app.host.add_grpc_service(QueueServiceServer::new(grpc::QueueApi::new(store.clone(), key.clone())));
+        let admissions_store = store.clone();
         let admissions = admission_loop::AdmissionLoop { store, key, tick: config.admission_tick };
         app.tasks.add("admission-loop", move |stop| admissions.run(stop));
+        let events = events::QueueEvents {
+            store: admissions_store,
+            redis,
+            dead_letters: format!("{}dead_letters", config.redis.redis_prefix),
+        };
+        let consumer = Consumer::with_application(&bus, Self::NAME, CONSUMES, events).map_err(StartError::bus)?;
+        app.tasks.add("event-consumer", move |stop| consumer.run(stop));
         Ok(app)
     }
 }

@@ -26,6 +26,10 @@ struct Running {
 }
 
 async fn start() -> anyhow::Result<Running> {
+    Ok(start_with_broker().await?.0)
+}
+
+async fn start_with_broker() -> anyhow::Result<(Running, TestBroker)> {
     let redis = TestRedis::new()?;
     let broker = TestBroker::new()?;
     let key = "07".repeat(32);
@@ -54,7 +58,7 @@ async fn start() -> anyhow::Result<Running> {
     let task = tokio::spawn(app.run(stop.clone()));
     let client = redis::Client::open(redis.url.as_str())?;
     let store = RoomStore::new(redis::aio::ConnectionManager::new(client).await?, &redis.prefix);
-    Ok(Running { client: QueueServiceClient::new(channel), store, stop, task })
+    Ok((Running { client: QueueServiceClient::new(channel), store, stop, task }, broker))
 }
 
 fn outflow() -> Outflow {
@@ -173,6 +177,82 @@ async fn buyers_join_watch_and_leave_with_tokens_that_verify() -> anyhow::Result
         .await?;
     assert_eq!(store.stats("sale-1").await?.waiting, 0);
     assert_eq!(store.state("sale-1").await?, RoomState::Paused);
+
+    stop.cancel();
+    task.await??;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_published_performance_gets_a_room_and_a_cancelled_one_closes_it() -> anyhow::Result<()> {
+    use floodgate_eventbus::{Event, Stream};
+    use floodgate_proto::catalog::v1 as catalog;
+    use rdkafka::producer::{FutureProducer, FutureRecord};
+
+    let (running, broker) = start_with_broker().await?;
+    let Running { mut client, stop, task, .. } = running;
+    let now = Utc::now();
+    let at = |t: chrono::DateTime<Utc>| Some(prost_types::Timestamp { seconds: t.timestamp(), nanos: 0 });
+    let published = catalog::PerformancePublished {
+        performance: Some(catalog::Performance {
+            performance_id: "perf-7".into(),
+            sale_config: Some(catalog::SaleConfig {
+                waiting_room_opens_at: at(now + chrono::Duration::hours(1)),
+                sale_opens_at: at(now + chrono::Duration::hours(2)),
+                admission_rate_per_second: 300,
+                max_active_shoppers: 4_000,
+                admission_ttl: Some(prost_types::Duration { seconds: 600, nanos: 0 }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let cancelled =
+        catalog::PerformanceCancelled { performance_id: "perf-7".into(), reason: "storm".into(), cancelled_at: None };
+    let producer: FutureProducer = rdkafka::ClientConfig::new().set("bootstrap.servers", &broker.brokers).create()?;
+    let topic = Stream::Catalog.topic(&broker.topic_prefix);
+    let send = |event: Event| {
+        let producer = producer.clone();
+        let topic = topic.clone();
+        async move {
+            let bytes = event.encode();
+            producer
+                .send(FutureRecord::to(&topic).key("perf-7").payload(&bytes), Duration::from_secs(10))
+                .await
+                .map_err(|(e, _)| e)
+        }
+    };
+    let publication = Event::new("catalog", "perf-7", &published, now);
+    send(publication.clone()).await?;
+    send(publication).await?; // a redelivery changes nothing
+
+    let room = floodgate_testkit::eventually(Duration::from_secs(60), "the room to be created", || {
+        let mut client = client.clone();
+        async move {
+            Ok(client.get_room(wire::GetRoomRequest { sale_id: "perf-7".into() }).await.ok().map(|r| r.into_inner()))
+        }
+    })
+    .await?;
+    assert_eq!(
+        (room.state(), room.admission_rate_per_second, room.max_active_shoppers),
+        (wire::RoomState::Scheduled, 300, 4_000)
+    );
+
+    send(Event::new("catalog", "perf-7", &cancelled, now)).await?;
+    floodgate_testkit::eventually(Duration::from_secs(60), "the room to close", || {
+        let mut client = client.clone();
+        async move {
+            let room = client.get_room(wire::GetRoomRequest { sale_id: "perf-7".into() }).await?.into_inner();
+            Ok((room.state() == wire::RoomState::Closed).then_some(()))
+        }
+    })
+    .await?;
+    let refused = client
+        .join(wire::JoinRequest { sale_id: "perf-7".into(), buyer_id: "late".into(), device_id: String::new() })
+        .await
+        .expect_err("closed");
+    assert_eq!(refused.code(), Code::FailedPrecondition);
 
     stop.cancel();
     task.await??;

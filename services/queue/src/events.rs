@@ -1,0 +1,113 @@
+//! What the waiting room does with the events it reads: a published performance gets a room on
+//! its sale's timeline, configuration changes retune it, cancellation closes it, sold out stops
+//! it. Every effect is idempotent in itself (create-if-absent, set-state), so no inbox is needed;
+//! messages that can never apply are kept in a Redis list for operators.
+
+use chrono::{DateTime, Utc};
+use floodgate_eventbus::{Application, BoxError, Event, HandlerError, Origin};
+use floodgate_proto::{booking::v1 as booking, catalog::v1 as catalog};
+use redis::AsyncCommands as _;
+
+use crate::store::{Outflow, RoomState, RoomStore, Schedule, StoreError};
+
+/// A buyer who has not heartbeaten for this long loses their turn.
+const HEARTBEAT_GRACE: std::time::Duration = std::time::Duration::from_secs(60);
+
+#[derive(Debug, Clone)]
+pub struct QueueEvents {
+    pub store: RoomStore,
+    pub redis: redis::aio::ConnectionManager,
+    pub dead_letters: String,
+}
+
+impl Application for QueueEvents {
+    async fn apply(&self, _group: &str, event: &Event, _origin: &Origin) -> Result<bool, HandlerError> {
+        if event.is::<catalog::PerformancePublished>() {
+            let published: catalog::PerformancePublished = event.payload()?;
+            let performance =
+                published.performance.ok_or_else(|| reject("PerformancePublished without a performance"))?;
+            let config = performance.sale_config.ok_or_else(|| reject("PerformancePublished without a sale config"))?;
+            let schedule = Schedule {
+                pre_queue_opens_at: time(config.waiting_room_opens_at.as_ref())?,
+                sale_opens_at: time(config.sale_opens_at.as_ref())?,
+            };
+            let created = self
+                .store
+                .schedule_room(&performance.performance_id, schedule, outflow(&config))
+                .await
+                .map_err(retry)?;
+            tracing::info!(sale = %performance.performance_id, created, "waiting room scheduled");
+        } else if event.is::<catalog::SaleConfigChanged>() {
+            let changed: catalog::SaleConfigChanged = event.payload()?;
+            if let Some(config) = changed.sale_config {
+                ignore_unknown(self.store.set_outflow(&changed.performance_id, outflow(&config)).await)?;
+            }
+        } else if event.is::<catalog::PerformanceCancelled>() {
+            let cancelled: catalog::PerformanceCancelled = event.payload()?;
+            ignore_unknown(self.store.set_state(&cancelled.performance_id, RoomState::Closed).await)?;
+        } else if event.is::<booking::SoldOut>() {
+            let sold_out: booking::SoldOut = event.payload()?;
+            ignore_unknown(self.store.set_state(&sold_out.performance_id, RoomState::SoldOut).await)?;
+        }
+        Ok(true)
+    }
+
+    async fn park(
+        &self,
+        group: &str,
+        origin: &Origin,
+        event_id: Option<uuid::Uuid>,
+        error: &str,
+        bytes: &[u8],
+    ) -> Result<(), BoxError> {
+        let letter = serde_json::json!({
+            "consumer": group,
+            "topic": origin.topic,
+            "partition": origin.partition,
+            "offset": origin.offset,
+            "event_id": event_id.map(|id| id.to_string()),
+            "error": error,
+            "message_hex": hex::encode(bytes),
+        });
+        let mut redis = self.redis.clone();
+        let _: () = redis.rpush(&self.dead_letters, letter.to_string()).await?;
+        Ok(())
+    }
+
+    async fn prune(&self, _group: &str) -> Result<u64, BoxError> {
+        Ok(0)
+    }
+}
+
+fn outflow(config: &catalog::SaleConfig) -> Outflow {
+    let seconds = |d: &Option<prost_types::Duration>| {
+        d.as_ref()
+            .map_or(std::time::Duration::from_secs(600), |d| std::time::Duration::from_secs(d.seconds.max(0) as u64))
+    };
+    Outflow {
+        rate_per_second: config.admission_rate_per_second.max(1),
+        max_active: config.max_active_shoppers.max(1),
+        admission_ttl: seconds(&config.admission_ttl),
+        heartbeat_grace: HEARTBEAT_GRACE,
+    }
+}
+
+fn time(t: Option<&prost_types::Timestamp>) -> Result<DateTime<Utc>, HandlerError> {
+    t.and_then(|t| DateTime::from_timestamp(t.seconds, 0)).ok_or_else(|| reject("a sale time is missing"))
+}
+
+/// A room that does not exist (never published here) has nothing to change.
+fn ignore_unknown(result: Result<(), StoreError>) -> Result<(), HandlerError> {
+    match result {
+        Ok(()) | Err(StoreError::UnknownSale(_)) => Ok(()),
+        Err(error) => Err(retry(error)),
+    }
+}
+
+fn retry(error: StoreError) -> HandlerError {
+    HandlerError::Retry(Box::new(error))
+}
+
+fn reject(reason: &str) -> HandlerError {
+    HandlerError::Reject(reason.into())
+}
