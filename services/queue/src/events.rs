@@ -10,6 +10,9 @@ use redis::AsyncCommands as _;
 
 use crate::store::{Outflow, RoomState, RoomStore, Schedule, StoreError};
 
+/// Tickets an admitted buyer takes on average, for pacing and odds (until measured per sale).
+pub const TICKETS_PER_BUYER: f64 = 2.0;
+
 /// A buyer who has not heartbeaten for this long loses their turn.
 const HEARTBEAT_GRACE: std::time::Duration = std::time::Duration::from_secs(60);
 
@@ -45,6 +48,22 @@ impl Application for QueueEvents {
         } else if event.is::<catalog::PerformanceCancelled>() {
             let cancelled: catalog::PerformanceCancelled = event.payload()?;
             ignore_unknown(self.store.set_state(&cancelled.performance_id, RoomState::Closed).await)?;
+        } else if event.is::<booking::AvailabilityChanged>() {
+            let changed: booking::AvailabilityChanged = event.payload()?;
+            let remaining = u64::from(changed.available);
+            ignore_unknown(self.store.set_inventory(&changed.performance_id, remaining, TICKETS_PER_BUYER).await)?;
+        } else if event.is::<booking::OrderPlaced>() {
+            // The shopper is done: free the slot at once instead of at the admission's expiry.
+            let placed: booking::OrderPlaced = event.payload()?;
+            let buyer = placed.buyer.and_then(|b| b.kind).map(|kind| match kind {
+                floodgate_proto::types::v1::buyer::Kind::UserId(id) => id,
+                floodgate_proto::types::v1::buyer::Kind::Guest(guest) => guest.guest_id,
+            });
+            if let Some(buyer) = buyer
+                && let Some(entry) = self.store.entry_of(&placed.performance_id, &buyer).await.map_err(retry)?
+            {
+                self.store.finish(&placed.performance_id, &entry).await.map_err(retry)?;
+            }
         } else if event.is::<booking::SoldOut>() {
             let sold_out: booking::SoldOut = event.payload()?;
             ignore_unknown(self.store.set_state(&sold_out.performance_id, RoomState::SoldOut).await)?;

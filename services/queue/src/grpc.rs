@@ -38,7 +38,15 @@ impl QueueApi {
         }
         let place = self.store.place(sale, entry_id).await.map_err(status)?;
         let (state, outflow, _) = self.store.room(sale).await.map_err(status)?;
-        Ok(self.update(entry_id, &place, state, outflow))
+        let remaining = self.store.remaining(sale).await.map_err(status)?;
+        let mut update = self.update(entry_id, &place, state, outflow);
+        if let Some(remaining) = remaining
+            && matches!(update.status(), wire::EntryStatus::Waiting | wire::EntryStatus::PreQueue)
+        {
+            // Admitted buyers mostly buy; the rest abandon. 0.8 until measured per sale.
+            update.odds = Some(outlook::odds(place.ahead, remaining, crate::events::TICKETS_PER_BUYER, 0.8));
+        }
+        Ok(update)
     }
 
     fn update(&self, entry_id: &str, place: &Place, state: RoomState, outflow: Outflow) -> wire::PositionUpdate {

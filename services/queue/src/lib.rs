@@ -10,7 +10,7 @@
 pub mod admission_loop;
 pub mod config;
 pub mod domain;
-mod events;
+pub mod events;
 pub mod grpc;
 pub mod store;
 

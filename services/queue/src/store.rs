@@ -255,6 +255,26 @@ impl RoomStore {
         result.map(|()| Some(step))
     }
 
+    /// What booking says is left to sell, and how many tickets a buyer takes on average; the
+    /// admission script stops letting people in while those inside could buy it all.
+    pub async fn set_inventory(&self, sale: &str, remaining: u64, per_buyer: f64) -> Result<(), StoreError> {
+        self.state(sale).await?;
+        let mut redis = self.redis.clone();
+        let _: () = redis
+            .hset_multiple(
+                self.keys(sale).room,
+                &[("remaining", remaining.to_string()), ("per_buyer", per_buyer.to_string())],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Seats left, as booking last reported (none before its first report).
+    pub async fn remaining(&self, sale: &str) -> Result<Option<u64>, StoreError> {
+        let mut redis = self.redis.clone();
+        Ok(redis.hget(self.keys(sale).room, "remaining").await?)
+    }
+
     /// The buyer's current entry, if they have a place.
     pub async fn entry_of(&self, sale: &str, buyer: &str) -> Result<Option<String>, StoreError> {
         let mut redis = self.redis.clone();

@@ -169,6 +169,17 @@ async fn buyers_join_watch_and_leave_with_tokens_that_verify() -> anyhow::Result
         .into_inner();
     assert_eq!((position.status(), position.position), (wire::EntryStatus::Waiting, 0));
     assert!(position.eta.is_none(), "no ETA while paused");
+    assert_eq!(position.odds, None, "no odds before booking reports what is left");
+    store.set_inventory("sale-1", 100, 2.0).await?;
+    let position = client
+        .get_position(wire::GetPositionRequest {
+            sale_id: "sale-1".into(),
+            entry_id: bob.entry_id.clone(),
+            buyer_id: "bob".into(),
+        })
+        .await?
+        .into_inner();
+    assert_eq!(position.odds, Some(1.0), "first in line with 100 seats left");
     let stats = client.get_room_stats(wire::GetRoomStatsRequest { sale_id: "sale-1".into() }).await?.into_inner();
     assert_eq!((stats.state(), stats.waiting, stats.admitted_total), (wire::RoomState::Paused, 1, 1));
 

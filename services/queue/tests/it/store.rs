@@ -170,3 +170,29 @@ async fn buyers_who_stop_heartbeating_lose_their_turn_and_pause_holds_the_line()
     assert_eq!(store.stats("s4").await?.active, 0, "finishing frees the slot at once");
     Ok(())
 }
+
+#[tokio::test]
+async fn admission_stops_while_those_inside_could_buy_everything_left() -> anyhow::Result<()> {
+    let store = store().await?;
+    store.create_room("s5", RoomState::Open, outflow(1_000, 1_000)).await?;
+    for i in 0..50 {
+        store.join("s5", &format!("b{i}")).await?;
+    }
+    // 10 seats left, 2 tickets a buyer: 5 shoppers inside can take them all.
+    store.set_inventory("s5", 10, 2.0).await?;
+    let mut admitted = 0;
+    for _ in 0..20 {
+        admitted += store.admit("s5", 1_000).await?.len();
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(admitted, 5);
+    // Seats came back (holds expired): room for five more.
+    store.set_inventory("s5", 20, 2.0).await?;
+    for _ in 0..20 {
+        admitted += store.admit("s5", 1_000).await?.len();
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(admitted, 10);
+    assert!(matches!(store.set_inventory("nope", 1, 2.0).await, Err(StoreError::UnknownSale(_))));
+    Ok(())
+}
