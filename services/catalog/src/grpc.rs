@@ -2,7 +2,7 @@
 //! messages out. Request checking produces field errors; [`status`] is the one place catalog
 //! errors become gRPC statuses. Methods not built yet answer UNIMPLEMENTED.
 
-use std::{str::FromStr as _, sync::Arc};
+use std::sync::Arc;
 
 use chrono::{Duration, Utc};
 use floodgate_eventbus::outbox::Outbox;
@@ -12,15 +12,17 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use crate::{
-    convert::{self, duration, event_to_wire, hall_type_from_wire, hall_type_to_wire, performance_to_wire, timestamp},
+    convert::{
+        self, duration, event_to_wire, hall_to_wire, hall_type_from_wire, new_event, new_venue, performance_to_wire,
+        timestamp, venue_to_wire,
+    },
     domain::{
         FieldError, Invalid, Validation, layout,
         pricing::{Audience, PriceList},
         seat_map::SeatMap,
     },
     error::CatalogError,
-    model::{self, NewEvent, NewVenue, VenueDetails},
-    repo,
+    model, repo,
     sales::{self, Sales},
     search,
     seat_map_cache::{SeatMapCache, ServedMap},
@@ -458,117 +460,8 @@ impl CatalogApi {
     }
 }
 
-// ---- requests → domain ----
-
-fn new_venue(fields: &wire::VenueFields) -> Result<NewVenue, Invalid> {
-    let mut v = Validation::default();
-    let name = fields.name.trim();
-    v.check(!name.is_empty() && name.len() <= 200, || "venue.name".into(), "must be 1–200 characters");
-    let time_zone = chrono_tz::Tz::from_str(&fields.time_zone).ok();
-    v.check(time_zone.is_some(), || "venue.time_zone".into(), "must be an IANA time zone such as Asia/Seoul");
-    v.check((-90.0..=90.0).contains(&fields.latitude), || "venue.latitude".into(), "must be within ±90");
-    v.check((-180.0..=180.0).contains(&fields.longitude), || "venue.longitude".into(), "must be within ±180");
-    v.check(
-        fields.contact_email.is_empty() || fields.contact_email.contains('@'),
-        || "venue.contact_email".into(),
-        "must be an email address",
-    );
-    v.finish()?;
-    let address = fields.address.clone().unwrap_or_default();
-    // Coordinates of exactly 0,0 mean "not given" in proto3.
-    let located = fields.latitude != 0.0 || fields.longitude != 0.0;
-    Ok(NewVenue {
-        details: VenueDetails {
-            name: name.to_owned(),
-            address: model::Address {
-                line1: address.line1,
-                line2: address.line2,
-                city: address.city,
-                region: address.region,
-                postal_code: address.postal_code,
-                country: address.country,
-            },
-            latitude: located.then_some(fields.latitude),
-            longitude: located.then_some(fields.longitude),
-            transit_notes: fields.transit_notes.clone(),
-            parking_notes: fields.parking_notes.clone(),
-            contact_phone: fields.contact_phone.clone(),
-            contact_email: fields.contact_email.clone(),
-        },
-        time_zone: time_zone.unwrap_or(chrono_tz::UTC),
-    })
-}
-
-fn new_event(fields: &wire::EventFields) -> Result<NewEvent, Invalid> {
-    let mut v = Validation::default();
-    let title = fields.title.trim();
-    v.check(!title.is_empty() && title.len() <= 300, || "event.title".into(), "must be 1–300 characters");
-    v.check(fields.category() != wire::EventCategory::Unspecified, || "event.category".into(), "must be specified");
-    let runtime = fields.running_time.as_ref().and_then(duration).map(|d| d.num_minutes());
-    v.check(
-        runtime.is_some_and(|m| (1..=12 * 60).contains(&m)),
-        || "event.running_time".into(),
-        "must be between 1 minute and 12 hours",
-    );
-    v.finish()?;
-    let mut genres: Vec<String> =
-        fields.genres.iter().map(|g| g.trim().to_lowercase()).filter(|g| !g.is_empty()).collect();
-    if genres.is_empty() && !fields.genre.trim().is_empty() {
-        genres.push(fields.genre.trim().to_lowercase());
-    }
-    Ok(NewEvent {
-        title: title.to_owned(),
-        description: fields.description.clone(),
-        category: fields.category().as_str_name().trim_start_matches("EVENT_CATEGORY_").to_lowercase(),
-        genres,
-        age_rating: if fields.age_rating.is_empty() { "ALL".into() } else { fields.age_rating.clone() },
-        runtime_minutes: i32::try_from(runtime.unwrap_or(1)).unwrap_or(1),
-        poster_url: fields.poster_url.clone(),
-        still_urls: fields.still_urls.clone(),
-        trailer_url: fields.trailer_url.clone(),
-        performers: fields.performers.clone(),
-    })
-}
-
 fn parse_id(field: &str, value: &str) -> Result<Uuid, Status> {
     Uuid::parse_str(value).map_err(|_| invalid(field, "must be a UUID"))
-}
-
-// ---- domain → responses ----
-
-fn venue_to_wire(venue: &model::Venue, halls: &[model::Hall]) -> wire::Venue {
-    let d = &venue.details;
-    wire::Venue {
-        venue_id: venue.id.to_string(),
-        name: d.name.clone(),
-        address: Some(wire::Address {
-            line1: d.address.line1.clone(),
-            line2: d.address.line2.clone(),
-            city: d.address.city.clone(),
-            region: d.address.region.clone(),
-            postal_code: d.address.postal_code.clone(),
-            country: d.address.country.clone(),
-        }),
-        latitude: d.latitude.unwrap_or_default(),
-        longitude: d.longitude.unwrap_or_default(),
-        transit_notes: d.transit_notes.clone(),
-        parking_notes: d.parking_notes.clone(),
-        contact_phone: d.contact_phone.clone(),
-        contact_email: d.contact_email.clone(),
-        halls: halls.iter().map(|h| hall_to_wire(h, 0)).collect(),
-        time_zone: venue.time_zone.name().to_owned(),
-        version: venue.version,
-    }
-}
-
-fn hall_to_wire(hall: &model::Hall, seat_map_version: i32) -> wire::Hall {
-    wire::Hall {
-        hall_id: hall.id.to_string(),
-        venue_id: hall.venue_id.to_string(),
-        name: hall.name.clone(),
-        hall_type: hall_type_to_wire(hall.hall_type).into(),
-        seat_map_version,
-    }
 }
 
 // ---- errors → statuses: the one table ----
