@@ -24,6 +24,7 @@ use crate::{
 /// SQLSTATE of an exclusion-constraint violation.
 const EXCLUSION_VIOLATION: &str = "23P01";
 const UNIQUE_VIOLATION: &str = "23505";
+const DEADLOCK_DETECTED: &str = "40P01";
 
 mod events;
 mod pricing;

@@ -64,22 +64,33 @@ pub async fn insert_performance(
     let slot = Slot::of(starts_at, Duration::minutes(i64::from(runtime)), cleaning)?;
 
     let id = Uuid::now_v7();
-    // A savepoint (or a transaction, on a plain connection): when the constraint refuses the
-    // insert, only the insert is undone, and the performance in the way can still be looked up.
-    let mut attempt = conn.begin().await?;
-    let inserted =
-        sqlx::query("INSERT INTO performances (id, event_id, hall_id, starts_at, ends_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(id)
-            .bind(event_id)
-            .bind(hall_id)
-            .bind(slot.start)
-            .bind(slot.end)
-            .execute(&mut *attempt)
-            .await;
-    match &inserted {
-        Ok(_) => attempt.commit().await?,
-        Err(_) => attempt.rollback().await?,
-    }
+    let mut attempts = 0;
+    let inserted = loop {
+        // A savepoint (or a transaction, on a plain connection): when the constraint refuses the
+        // insert, only the insert is undone, and the performance in the way can still be looked up.
+        let mut attempt = conn.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO performances (id, event_id, hall_id, starts_at, ends_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id)
+        .bind(event_id)
+        .bind(hall_id)
+        .bind(slot.start)
+        .bind(slot.end)
+        .execute(&mut *attempt)
+        .await;
+        match &inserted {
+            Ok(_) => attempt.commit().await?,
+            Err(_) => attempt.rollback().await?,
+        }
+        attempts += 1;
+        match &inserted {
+            // Concurrent inserts into one exclusion constraint can each wait for the other; the
+            // deadlock detector then aborts one. Trying again sees the winner and reports it.
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some(DEADLOCK_DETECTED) && attempts < 5 => continue,
+            _ => break inserted,
+        }
+    };
     match inserted {
         Ok(_) => Ok(Performance {
             id,

@@ -96,7 +96,19 @@ async fn of_many_concurrent_creates_for_one_slot_exactly_one_wins() -> anyhow::R
         let results = futures::future::join_all(attempts).await;
         let won = results.iter().filter(|r| matches!(r, Ok(Ok(_)))).count();
         let refused = results.iter().filter(|r| matches!(r, Ok(Err(e)) if e.downcast_ref::<CatalogError>().is_some_and(|e| matches!(e, CatalogError::Overlap { .. })))).count();
-        assert_eq!((won, refused), (1, 7), "round {round}");
+        let other: Vec<String> = results
+            .iter()
+            .filter_map(|r| match r {
+                Ok(Err(e))
+                    if !e.downcast_ref::<CatalogError>().is_some_and(|e| matches!(e, CatalogError::Overlap { .. })) =>
+                {
+                    Some(format!("{e:#}"))
+                }
+                Err(e) => Some(e.to_string()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!((won, refused), (1, 7), "round {round}; other outcomes: {other:?}");
     }
     Ok(())
 }
