@@ -21,6 +21,10 @@ use crate::{ApiError, upstream::Upstreams};
 
 /// Larger bodies are refused with 413 before a handler runs.
 pub const BODY_LIMIT: usize = 64 * 1024;
+/// An oversized body up to this size is read and thrown away before answering 413, so the
+/// client reads the answer instead of a connection reset; larger ones just get the connection
+/// closed.
+const DRAIN_LIMIT: usize = 1024 * 1024;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone)]
@@ -38,6 +42,7 @@ pub fn router(state: ApiState) -> Router {
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT))
         .layer(axum::middleware::map_response(envelope_for_layer_errors))
+        .layer(axum::middleware::from_fn(refuse_declared_oversized))
         // INFO, so request spans exist (and are exported) at the default log level.
         .layer(TraceLayer::new_for_http().make_span_with(DefaultMakeSpan::new().level(tracing::Level::INFO)))
 }
@@ -56,6 +61,26 @@ async fn platform_status(State(state): State<ApiState>) -> Response {
         .collect();
     let status = if all_serving { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, Json(json!({ "services": services }))).into_response()
+}
+
+/// A body declared larger than the limit gets a clean 413 (see [`DRAIN_LIMIT`]).
+async fn refuse_declared_oversized(request: Request, next: axum::middleware::Next) -> Response {
+    let declared = request
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    match declared {
+        Some(length) if length > BODY_LIMIT => {
+            if length <= DRAIN_LIMIT {
+                // Closing with unread data in the socket makes the kernel send a reset, which
+                // the client may see before our answer.
+                let _ = axum::body::to_bytes(request.into_body(), DRAIN_LIMIT).await;
+            }
+            ApiError::BodyTooLarge { limit: BODY_LIMIT }.into_response()
+        }
+        _ => next.run(request).await,
+    }
 }
 
 async fn not_found(request: Request) -> ApiError {
