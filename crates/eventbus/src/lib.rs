@@ -24,7 +24,7 @@ use std::sync::LazyLock;
 pub use config::{BusArgs, BusConfig};
 pub use consumer::{Application, BoxError, Consumer, ConsumerError, EventHandler, HandlerError, Origin, PgInbox};
 pub use envelope::{EnvelopeError, Event};
-pub use relay::{OutboxRelay, RelayError};
+pub use relay::{OutboxRelay, RelayError, idempotent_producer};
 pub use topics::Stream;
 pub use wiring::{Participation, join};
 

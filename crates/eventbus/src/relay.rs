@@ -282,6 +282,12 @@ impl OutboxRelay {
     }
 }
 
+/// The bus's idempotent producer, for relays other than the PostgreSQL outbox (the waiting
+/// room relays its Redis event streams with it).
+pub fn idempotent_producer(config: &BusConfig) -> Result<FutureProducer, KafkaError> {
+    producer_config(config).create()
+}
+
 fn producer_config(config: &BusConfig) -> ClientConfig {
     let mut producer = config.client();
     producer

@@ -12,6 +12,8 @@ use crate::store::{RoomStore, StoreError};
 
 /// The most buyers one room admits per tick (the rate decides the actual number).
 const MAX_BATCH: u32 = 10_000;
+/// How often each room's counters are published (by one replica).
+const STATS_EVERY: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone)]
 pub struct AdmissionLoop {
@@ -43,10 +45,17 @@ impl AdmissionLoop {
             if let Some(step) = self.store.advance(&sale, Utc::now()).await? {
                 tracing::info!(%sale, state = step.as_str(), "waiting room moved on");
             }
+            self.store.snapshot_stats(&sale, Utc::now(), STATS_EVERY).await?;
             for admission in self.store.admit(&sale, MAX_BATCH).await? {
                 let now = Utc::now();
                 let ttl = admission.expires_at - now;
-                let token = self.key.issue(&Claims::admit(&sale, &admission.buyer_id, now, ttl));
+                // The entry id names the admission: the audit event (`BuyerAdmitted.token_id`)
+                // and the token agree on it.
+                let mut claims = Claims::admit(&sale, &admission.buyer_id, now, ttl);
+                if let Ok(id) = uuid::Uuid::parse_str(&admission.entry_id) {
+                    claims.token_id = id;
+                }
+                let token = self.key.issue(&claims);
                 self.store.store_token(&sale, &admission.entry_id, &token).await?;
                 admitted += 1;
             }

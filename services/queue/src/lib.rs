@@ -10,6 +10,7 @@
 pub mod admission_loop;
 pub mod config;
 pub mod domain;
+pub mod event_relay;
 pub mod events;
 pub mod grpc;
 pub mod store;
@@ -68,8 +69,16 @@ impl Service for Queue {
             redis,
             dead_letters: format!("{}dead_letters", config.redis.redis_prefix),
         };
-        let consumer = Consumer::with_application(&bus, Self::NAME, CONSUMES, events).map_err(StartError::bus)?;
+        let consumer =
+            Consumer::with_application(&bus, Self::NAME, CONSUMES, events.clone()).map_err(StartError::bus)?;
         app.tasks.add("event-consumer", move |stop| consumer.run(stop));
+        let relay = event_relay::EventRelay {
+            store: events.store.clone(),
+            producer: floodgate_eventbus::idempotent_producer(&bus).map_err(StartError::bus)?,
+            topic: Stream::Queue.topic(&bus.topic_prefix),
+            tick: config.admission_tick,
+        };
+        app.tasks.add("event-relay", move |stop| relay.run(stop));
         Ok(app)
     }
 }

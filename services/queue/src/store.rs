@@ -70,6 +70,14 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+/// One entry of a room's event stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamEvent {
+    /// The Redis stream id, `<ms>-<seq>`.
+    pub id: String,
+    pub fields: std::collections::HashMap<String, String>,
+}
+
 /// When a scheduled room opens its pre-queue and its sale.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Schedule {
@@ -130,6 +138,8 @@ struct Keys {
     active: String,
     tokens: String,
     audit: String,
+    /// The room's event stream: written with the state change it announces, relayed to the bus.
+    events: String,
 }
 
 /// All rooms, under one key prefix.
@@ -175,6 +185,7 @@ impl RoomStore {
             active: key("active"),
             tokens: key("tokens"),
             audit: key("audit"),
+            events: key("events"),
         }
     }
 
@@ -275,6 +286,69 @@ impl RoomStore {
         Ok(redis.hget(self.keys(sale).room, "remaining").await?)
     }
 
+    /// Records a stats snapshot for the bus, once per `window` across all replicas.
+    pub async fn snapshot_stats(&self, sale: &str, now: DateTime<Utc>, window: Duration) -> Result<bool, StoreError> {
+        let window_ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1);
+        let slot = u64::try_from(now.timestamp_millis()).unwrap_or(0) / window_ms;
+        let keys = self.keys(sale);
+        let mut redis = self.redis.clone();
+        let claimed: Option<String> = redis::cmd("SET")
+            .arg(format!("{}{{sale:{sale}}}:stats:{slot}", self.prefix))
+            .arg(1)
+            .arg("NX")
+            .arg("PX")
+            .arg(window_ms * 2)
+            .query_async(&mut redis)
+            .await?;
+        if claimed.is_none() {
+            return Ok(false);
+        }
+        let stats = self.stats(sale).await?;
+        if stats.state == RoomState::Closed.as_str() {
+            return Ok(false);
+        }
+        let fields = [
+            ("type", "stats".to_owned()),
+            ("state", stats.state),
+            ("waiting", stats.waiting.to_string()),
+            ("pre_queue", stats.pre_queue.to_string()),
+            ("active", stats.active.to_string()),
+            ("admitted", stats.admitted.to_string()),
+            ("abandoned", stats.abandoned.to_string()),
+        ];
+        let _: () = redis.xadd(&keys.events, "*", &fields).await?;
+        Ok(true)
+    }
+
+    /// The oldest events of the room not relayed yet.
+    pub async fn pending_events(&self, sale: &str, count: usize) -> Result<Vec<StreamEvent>, StoreError> {
+        let mut redis = self.redis.clone();
+        let reply: redis::streams::StreamRangeReply =
+            redis.xrange_count(self.keys(sale).events, "-", "+", count).await?;
+        Ok(reply
+            .ids
+            .into_iter()
+            .map(|entry| {
+                let fields = entry
+                    .map
+                    .iter()
+                    .filter_map(|(k, v)| redis::from_redis_value::<String>(v.clone()).ok().map(|v| (k.clone(), v)))
+                    .collect();
+                StreamEvent { id: entry.id, fields }
+            })
+            .collect())
+    }
+
+    /// Forgets events the bus acknowledged.
+    pub async fn relayed(&self, sale: &str, ids: &[String]) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut redis = self.redis.clone();
+        let _: () = redis.xdel(self.keys(sale).events, ids).await?;
+        Ok(())
+    }
+
     /// The buyer's current entry, if they have a place.
     pub async fn entry_of(&self, sale: &str, buyer: &str) -> Result<Option<String>, StoreError> {
         let mut redis = self.redis.clone();
@@ -332,11 +406,19 @@ impl RoomStore {
         RoomState::parse(&state).ok_or(StoreError::Corrupt(format!("room state {state:?}")))
     }
 
-    /// Moves the room to `state` (pause, resume, sold out, close).
+    /// Moves the room to `state` (pause, resume, sold out, close), announcing it.
     pub async fn set_state(&self, sale: &str, state: RoomState) -> Result<(), StoreError> {
-        self.state(sale).await?;
+        if self.state(sale).await? == state {
+            return Ok(());
+        }
+        let keys = self.keys(sale);
         let mut redis = self.redis.clone();
-        let _: () = redis.hset(self.keys(sale).room, "state", state.as_str()).await?;
+        let _: () = redis::pipe()
+            .atomic()
+            .hset(&keys.room, "state", state.as_str())
+            .xadd(&keys.events, "*", &[("type", "state"), ("state", state.as_str())])
+            .query_async(&mut redis)
+            .await?;
         Ok(())
     }
 
@@ -345,11 +427,14 @@ impl RoomStore {
         let keys = self.keys(sale);
         let commitment = seed.commitment();
         let mut redis = self.redis.clone();
-        let _: () = redis
+        let _: () = redis::pipe()
+            .atomic()
             .hset_multiple(
                 &keys.room,
                 &[("state", RoomState::PreQueue.as_str()), ("seed", &seed.to_hex()), ("commitment", &commitment)],
             )
+            .xadd(&keys.events, "*", &[("type", "committed"), ("commitment", commitment.as_str())])
+            .query_async(&mut redis)
             .await?;
         Ok(commitment)
     }
@@ -385,11 +470,20 @@ impl RoomStore {
             let _: () = pipe.query_async(&mut redis).await?;
         }
         let commitment = commitment.unwrap_or_else(|| seed.commitment());
-        let _: () = redis
+        let size = ordered.len().to_string();
+        let revealed = seed.to_hex();
+        let _: () = redis::pipe()
+            .atomic()
             .hset_multiple(
                 &keys.room,
-                &[("state", RoomState::Open.as_str()), ("revealed", &seed.to_hex()), ("commitment", &commitment)],
+                &[
+                    ("state", RoomState::Open.as_str()),
+                    ("revealed", revealed.as_str()),
+                    ("commitment", commitment.as_str()),
+                ],
             )
+            .xadd(&keys.events, "*", &[("type", "revealed"), ("seed", revealed.as_str()), ("size", size.as_str())])
+            .query_async(&mut redis)
             .await?;
         let _: () = redis.del(&keys.prequeue).await?;
         Ok(Audit {
@@ -455,6 +549,7 @@ impl RoomStore {
             .key(&keys.status)
             .key(&keys.active)
             .key(&keys.entry_buyer)
+            .key(&keys.events)
             .arg(max_batch)
             .arg(max_batch.saturating_mul(4).max(100))
             .invoke_async(&mut redis)

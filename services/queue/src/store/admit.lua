@@ -2,7 +2,7 @@
 -- the server clock, so replicas on other machines agree) and never beyond the cap on active
 -- shoppers. Buyers whose heartbeat is older than the grace period lose their turn.
 -- Safe with several queue replicas: each call is one script, so no buyer is admitted twice.
--- KEYS: room, waiting, heartbeat, status, active, entry_buyer
+-- KEYS: room, waiting, heartbeat, status, active, entry_buyer, events
 -- ARGV: max_batch, max_skip
 -- Returns a flat list: entry_id, buyer_id, expires_ms, entry_id, buyer_id, expires_ms, ...
 local r = redis.call('HMGET', KEYS[1], 'state', 'rate', 'cap', 'tokens', 'refill_at', 'grace_ms', 'ttl_ms', 'remaining', 'per_buyer')
@@ -47,9 +47,12 @@ while admitted < allowed and skipped < max_skip do
     local expires = now + ttl
     redis.call('HSET', KEYS[4], entry, 'admitted')
     redis.call('ZADD', KEYS[5], expires, entry)
+    local buyer = redis.call('HGET', KEYS[6], entry)
     out[#out + 1] = entry
-    out[#out + 1] = redis.call('HGET', KEYS[6], entry)
+    out[#out + 1] = buyer
     out[#out + 1] = tostring(expires)
+    -- The audit event, in the same script as the admission itself.
+    redis.call('XADD', KEYS[7], '*', 'type', 'admitted', 'entry', entry, 'buyer', buyer, 'expires', tostring(expires))
     admitted = admitted + 1
   end
 end

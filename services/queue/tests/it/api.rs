@@ -25,11 +25,7 @@ struct Running {
     task: tokio::task::JoinHandle<Result<(), floodgate_runtime::HostError>>,
 }
 
-async fn start() -> anyhow::Result<Running> {
-    Ok(start_with_broker().await?.0)
-}
-
-async fn start_with_broker() -> anyhow::Result<(Running, TestBroker)> {
+async fn start() -> anyhow::Result<(Running, TestBroker)> {
     let redis = TestRedis::new()?;
     let broker = TestBroker::new()?;
     let key = "07".repeat(32);
@@ -72,7 +68,7 @@ fn outflow() -> Outflow {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn buyers_join_watch_and_leave_with_tokens_that_verify() -> anyhow::Result<()> {
-    let Running { mut client, store, stop, task } = start().await?;
+    let (Running { mut client, store, stop, task }, broker) = start().await?;
     let now = Utc::now();
     // The room opens its pre-queue now and its sale in a moment.
     store
@@ -189,6 +185,16 @@ async fn buyers_join_watch_and_leave_with_tokens_that_verify() -> anyhow::Result
     assert_eq!(store.stats("sale-1").await?.waiting, 0);
     assert_eq!(store.state("sale-1").await?, RoomState::Paused);
 
+    // The room told the bus: commitment, reveal, Alice's admission (with her token's id), pause.
+    let (events, snapshots) = queue_events(&broker, 4).await?;
+    assert!(!snapshots.is_empty(), "periodic stats are published too");
+    let types: Vec<&str> = events.iter().map(|e| e.event_type.rsplit('.').next().unwrap_or_default()).collect();
+    assert_eq!(types, ["SeedCommitted", "SeedRevealed", "BuyerAdmitted", "RoomStateChanged"]);
+    let admitted = events[2].payload::<wire::BuyerAdmitted>()?;
+    assert_eq!((admitted.buyer_id.as_str(), admitted.token_id.clone()), ("alice", claims.token_id.to_string()));
+    assert_eq!(events[1].payload::<wire::SeedRevealed>()?.seed, audit.seed);
+    assert!(events.iter().all(|e| e.key == "sale-1"));
+
     stop.cancel();
     task.await??;
     Ok(())
@@ -200,7 +206,7 @@ async fn a_published_performance_gets_a_room_and_a_cancelled_one_closes_it() -> 
     use floodgate_proto::catalog::v1 as catalog;
     use rdkafka::producer::{FutureProducer, FutureRecord};
 
-    let (running, broker) = start_with_broker().await?;
+    let (running, broker) = start().await?;
     let Running { mut client, stop, task, .. } = running;
     let now = Utc::now();
     let at = |t: chrono::DateTime<Utc>| Some(prost_types::Timestamp { seconds: t.timestamp(), nanos: 0 });
@@ -268,4 +274,28 @@ async fn a_published_performance_gets_a_room_and_a_cancelled_one_closes_it() -> 
     stop.cancel();
     task.await??;
     Ok(())
+}
+
+/// The first `count` events on the queue's topic, and the stats snapshots between them.
+async fn queue_events(
+    broker: &TestBroker,
+    count: usize,
+) -> anyhow::Result<(Vec<floodgate_eventbus::Event>, Vec<floodgate_eventbus::Event>)> {
+    use rdkafka::{
+        Message as _,
+        consumer::{Consumer as _, StreamConsumer},
+    };
+    let consumer: StreamConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", &broker.brokers)
+        .set("group.id", format!("{}reader", broker.topic_prefix))
+        .set("auto.offset.reset", "earliest")
+        .create()?;
+    consumer.subscribe(&[floodgate_eventbus::Stream::Queue.topic(&broker.topic_prefix).as_str()])?;
+    let (mut events, mut snapshots) = (Vec::new(), Vec::new());
+    while events.len() < count {
+        let message = tokio::time::timeout(Duration::from_secs(30), consumer.recv()).await??;
+        let event = floodgate_eventbus::Event::decode(message.payload().unwrap_or_default())?;
+        if event.is::<wire::RoomStatsSnapshot>() { snapshots.push(event) } else { events.push(event) }
+    }
+    Ok((events, snapshots))
 }

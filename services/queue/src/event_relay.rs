@@ -1,0 +1,230 @@
+//! Relays each room's Redis event stream to the bus (`<prefix>queue.events`, keyed by sale).
+//!
+//! Events are appended to the stream by the same script or transaction as the change they
+//! announce — the waiting room's outbox — and deleted only after the broker acknowledged them.
+//! An event's id is derived from its stream id, so a re-send after a crash carries the same id
+//! and consumers' inboxes absorb it.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use floodgate_eventbus::Event;
+use floodgate_proto::EventPayload;
+use floodgate_proto::queue::v1 as wire;
+use floodgate_telemetry::propagation::TraceHeaders;
+use futures::future::join_all;
+use prost::Message as _;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use sha2::{Digest as _, Sha256};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::store::{RoomStore, StoreError, StreamEvent};
+
+const BATCH: usize = 256;
+
+#[derive(Clone)]
+pub struct EventRelay {
+    pub store: RoomStore,
+    pub producer: FutureProducer,
+    pub topic: String,
+    pub tick: Duration,
+}
+
+impl std::fmt::Debug for EventRelay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventRelay").field("topic", &self.topic).finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EventRelayError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the broker did not acknowledge a waiting-room event")]
+    Publish(#[source] rdkafka::error::KafkaError),
+}
+
+impl EventRelay {
+    pub async fn run(self, stop: CancellationToken) -> Result<(), EventRelayError> {
+        let mut tick = tokio::time::interval(self.tick);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return Ok(()),
+                _ = tick.tick() => {}
+            }
+            if let Err(error) = self.round().await {
+                // Kept in the streams: the next tick sends them again.
+                tracing::warn!(error = %floodgate_telemetry::error_chain(&error), "waiting-room event relay failed");
+            }
+        }
+    }
+
+    /// Relays what every room has pending; returns how many events were sent.
+    pub async fn round(&self) -> Result<usize, EventRelayError> {
+        let mut sent = 0;
+        for sale in self.store.rooms().await? {
+            loop {
+                let pending = self.store.pending_events(&sale, BATCH).await?;
+                if pending.is_empty() {
+                    break;
+                }
+                let events: Vec<Event> = pending.iter().filter_map(|e| to_event(&sale, e)).collect();
+                let deliveries = events.iter().map(|event| {
+                    let bytes = event.encode();
+                    let producer = self.producer.clone();
+                    let topic = self.topic.clone();
+                    let key = event.key.clone();
+                    async move {
+                        producer
+                            .send(FutureRecord::to(&topic).key(&key).payload(&bytes), Duration::from_secs(30))
+                            .await
+                            .map_err(|(e, _)| e)
+                    }
+                });
+                for delivery in join_all(deliveries).await {
+                    delivery.map_err(EventRelayError::Publish)?;
+                }
+                let ids: Vec<String> = pending.iter().map(|e| e.id.clone()).collect();
+                self.store.relayed(&sale, &ids).await?;
+                sent += events.len();
+                if pending.len() < BATCH {
+                    break;
+                }
+            }
+        }
+        Ok(sent)
+    }
+}
+
+/// The bus event for one stream entry (`None` for a kind this build does not know: dropped).
+fn to_event(sale: &str, entry: &StreamEvent) -> Option<Event> {
+    let millis: i64 = entry.id.split('-').next()?.parse().ok()?;
+    let at = DateTime::<Utc>::from_timestamp_millis(millis)?;
+    let field = |name: &str| entry.fields.get(name).cloned().unwrap_or_default();
+    let timestamp = |t: DateTime<Utc>| Some(prost_types::Timestamp { seconds: t.timestamp(), nanos: 0 });
+    let (event_type, payload) = match field("type").as_str() {
+        "admitted" => (
+            wire::BuyerAdmitted::EVENT_TYPE,
+            wire::BuyerAdmitted {
+                sale_id: sale.to_owned(),
+                buyer_id: field("buyer"),
+                token_id: field("entry"),
+                expires_at: field("expires").parse().ok().and_then(DateTime::from_timestamp_millis).and_then(timestamp),
+            }
+            .encode_to_vec(),
+        ),
+        "state" => (
+            wire::RoomStateChanged::EVENT_TYPE,
+            wire::RoomStateChanged {
+                sale_id: sale.to_owned(),
+                state: room_state(&field("state")).into(),
+                at: timestamp(at),
+                reason: String::new(),
+            }
+            .encode_to_vec(),
+        ),
+        "committed" => (
+            wire::SeedCommitted::EVENT_TYPE,
+            wire::SeedCommitted { sale_id: sale.to_owned(), seed_commitment: field("commitment"), at: timestamp(at) }
+                .encode_to_vec(),
+        ),
+        "revealed" => (
+            wire::SeedRevealed::EVENT_TYPE,
+            wire::SeedRevealed {
+                sale_id: sale.to_owned(),
+                seed: field("seed"),
+                pre_queue_size: field("size").parse().unwrap_or(0),
+                at: timestamp(at),
+            }
+            .encode_to_vec(),
+        ),
+        "stats" => {
+            let count = |name: &str| field(name).parse().unwrap_or(0);
+            (
+                wire::RoomStatsSnapshot::EVENT_TYPE,
+                wire::RoomStatsSnapshot {
+                    stats: Some(wire::RoomStats {
+                        sale_id: sale.to_owned(),
+                        state: room_state(&field("state")).into(),
+                        waiting: count("waiting"),
+                        pre_queue: count("pre_queue"),
+                        admitted_active: count("active"),
+                        admitted_total: count("admitted"),
+                        abandoned: count("abandoned"),
+                        admission_rate: 0.0,
+                        as_of: timestamp(at),
+                    }),
+                }
+                .encode_to_vec(),
+            )
+        }
+        other => {
+            tracing::warn!(kind = other, "unknown waiting-room event kind; dropped");
+            return None;
+        }
+    };
+    Some(Event {
+        id: stable_id(sale, &entry.id, millis),
+        event_type: event_type.to_owned(),
+        occurred_at: at,
+        key: sale.to_owned(),
+        trace: TraceHeaders::default(),
+        producer: "queue".to_owned(),
+        payload,
+    })
+}
+
+/// A UUIDv7 with the stream entry's time and bits derived from the room and the stream id: the
+/// same entry always becomes the same event id.
+fn stable_id(sale: &str, stream_id: &str, millis: i64) -> Uuid {
+    let digest = Sha256::digest(format!("{sale}/{stream_id}").as_bytes());
+    let mut random = [0u8; 10];
+    random.copy_from_slice(&digest[..10]);
+    uuid::Builder::from_unix_timestamp_millis(u64::try_from(millis).unwrap_or(0), &random).into_uuid()
+}
+
+fn room_state(state: &str) -> wire::RoomState {
+    match state {
+        "scheduled" => wire::RoomState::Scheduled,
+        "pre_queue" | "opening" => wire::RoomState::PreQueue,
+        "open" => wire::RoomState::Open,
+        "paused" => wire::RoomState::Paused,
+        "sold_out" => wire::RoomState::SoldOut,
+        "closed" => wire::RoomState::Closed,
+        _ => wire::RoomState::Unspecified,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_stream_entry_always_gets_the_same_time_ordered_id() {
+        let a = stable_id("sale-1", "1790000000000-0", 1_790_000_000_000);
+        assert_eq!(a, stable_id("sale-1", "1790000000000-0", 1_790_000_000_000));
+        assert_ne!(a, stable_id("sale-1", "1790000000000-1", 1_790_000_000_000));
+        assert_ne!(a, stable_id("sale-2", "1790000000000-0", 1_790_000_000_000));
+        assert_eq!(a.get_version_num(), 7);
+        assert!(a < stable_id("sale-1", "1790000000001-0", 1_790_000_000_001));
+    }
+
+    #[test]
+    fn stream_entries_become_bus_events() {
+        let entry = StreamEvent {
+            id: "1790000000000-3".into(),
+            fields: [("type", "admitted"), ("buyer", "alice"), ("entry", "e-1"), ("expires", "1790000600000")]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+        };
+        let event = to_event("sale-1", &entry).expect("known kind");
+        assert_eq!(event.key, "sale-1");
+        let admitted = event.payload::<wire::BuyerAdmitted>().expect("payload");
+        assert_eq!((admitted.buyer_id.as_str(), admitted.token_id.as_str()), ("alice", "e-1"));
+        let unknown = StreamEvent { id: "1-0".into(), fields: [("type".to_owned(), "future".to_owned())].into() };
+        assert!(to_event("sale-1", &unknown).is_none());
+    }
+}
