@@ -31,22 +31,25 @@ impl QueueApi {
 
     /// The entry's place, after checking it belongs to `buyer_id`.
     async fn position(&self, sale: &str, entry_id: &str, buyer_id: &str) -> Result<wire::PositionUpdate, Status> {
-        let owner = self.store.buyer_of(sale, entry_id).await.map_err(status)?;
-        if owner != buyer_id {
+        // One round trip to Redis: this answers every join and every poll.
+        let view = self.store.view(sale, entry_id).await.map_err(status)?;
+        if view.owner != buyer_id {
             // Not "forbidden": whether someone else's entry exists is not the caller's business.
             return Err(status(StoreError::UnknownEntry(entry_id.to_owned())));
         }
-        let place = self.store.place(sale, entry_id).await.map_err(status)?;
-        let (state, outflow, _) = self.store.room(sale).await.map_err(status)?;
-        let remaining = self.store.remaining(sale).await.map_err(status)?;
-        let mut update = self.update(entry_id, &place, state, outflow);
+        let mut update = self.update(entry_id, &view.place, view.state, view.outflow);
+        self.add_odds(&mut update, &view.place, view.remaining);
+        Ok(update)
+    }
+
+    /// The chance seats remain, once booking has said how many are left.
+    fn add_odds(&self, update: &mut wire::PositionUpdate, place: &Place, remaining: Option<u64>) {
         if let Some(remaining) = remaining
             && matches!(update.status(), wire::EntryStatus::Waiting | wire::EntryStatus::PreQueue)
         {
             // Admitted buyers mostly buy; the rest abandon. 0.8 until measured per sale.
             update.odds = Some(outlook::odds(place.ahead, remaining, crate::events::TICKETS_PER_BUYER, 0.8));
         }
-        Ok(update)
     }
 
     fn update(&self, entry_id: &str, place: &Place, state: RoomState, outflow: Outflow) -> wire::PositionUpdate {
@@ -101,8 +104,16 @@ impl QueueService for QueueApi {
         let request = request.into_inner();
         require("sale_id", &request.sale_id)?;
         require("buyer_id", &request.buyer_id)?;
+        // One round trip: the join script answers with the place.
         let joined = self.store.join(&request.sale_id, &request.buyer_id).await.map_err(status)?;
-        let position = self.position(&request.sale_id, &joined.entry_id, &request.buyer_id).await?;
+        let outflow = Outflow {
+            rate_per_second: joined.rate_per_second,
+            max_active: 0,
+            admission_ttl: Duration::ZERO,
+            heartbeat_grace: Duration::ZERO,
+        };
+        let mut position = self.update(&joined.entry_id, &joined.place, joined.state, outflow);
+        self.add_odds(&mut position, &joined.place, joined.remaining);
         Ok(Response::new(wire::JoinResponse { entry_id: joined.entry_id, position: Some(position) }))
     }
 

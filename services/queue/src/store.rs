@@ -91,6 +91,11 @@ pub struct Joined {
     pub entry_id: String,
     /// False when the buyer already had a place (another device, a retry).
     pub new: bool,
+    /// The place, read by the same script.
+    pub place: Place,
+    pub state: RoomState,
+    pub rate_per_second: u32,
+    pub remaining: Option<u64>,
 }
 
 /// A buyer let through by the room.
@@ -111,6 +116,16 @@ pub struct Place {
     pub waiting: u64,
     /// The signed admission token, once admitted.
     pub token: Option<String>,
+}
+
+/// An entry's place with its room's state, for answering a buyer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct View {
+    pub owner: String,
+    pub place: Place,
+    pub state: RoomState,
+    pub outflow: Outflow,
+    pub remaining: Option<u64>,
 }
 
 /// Counters of a room.
@@ -349,6 +364,42 @@ impl RoomStore {
         Ok(())
     }
 
+    /// Everything a position answer needs, in one round trip: the entry's owner and place, the
+    /// room's state and outflow, and the seats left.
+    pub async fn view(&self, sale: &str, entry_id: &str) -> Result<View, StoreError> {
+        let keys = self.keys(sale);
+        let mut redis = self.redis.clone();
+        type Reply = (Option<String>, Option<String>, Option<u64>, u64, Option<String>, RoomFields, Option<u64>);
+        let (owner, status, rank, waiting, token, room, remaining): Reply = redis::pipe()
+            .hget(&keys.entry_buyer, entry_id)
+            .hget(&keys.status, entry_id)
+            .zrank(&keys.waiting, entry_id)
+            .zcard(&keys.waiting)
+            .hget(&keys.tokens, entry_id)
+            .hmget(&keys.room, &["state", "rate", "cap", "ttl_ms", "grace_ms", "commitment"])
+            .hget(&keys.room, "remaining")
+            .query_async(&mut redis)
+            .await?;
+        let (state, rate, cap, ttl, grace, _) = room;
+        let state = state.ok_or_else(|| StoreError::UnknownSale(sale.to_owned()))?;
+        let state = RoomState::parse(&state).ok_or(StoreError::Corrupt(format!("room state {state:?}")))?;
+        let (Some(owner), Some(status)) = (owner, status) else {
+            return Err(StoreError::UnknownEntry(entry_id.to_owned()));
+        };
+        Ok(View {
+            owner,
+            place: Place { status, ahead: rank.unwrap_or(0), waiting, token },
+            state,
+            outflow: Outflow {
+                rate_per_second: rate.unwrap_or(0),
+                max_active: cap.unwrap_or(0),
+                admission_ttl: Duration::from_millis(ttl.unwrap_or(0)),
+                heartbeat_grace: Duration::from_millis(grace.unwrap_or(0)),
+            },
+            remaining,
+        })
+    }
+
     /// The buyer's current entry, if they have a place.
     pub async fn entry_of(&self, sale: &str, buyer: &str) -> Result<Option<String>, StoreError> {
         let mut redis = self.redis.clone();
@@ -514,7 +565,7 @@ impl RoomStore {
         let keys = self.keys(sale);
         let mut redis = self.redis.clone();
         let entry_id = uuid::Uuid::new_v4().to_string();
-        let (outcome, value): (String, String) = self
+        let reply: Vec<redis::Value> = self
             .join
             .key(&keys.room)
             .key(&keys.buyers)
@@ -523,18 +574,39 @@ impl RoomStore {
             .key(&keys.heartbeat)
             .key(&keys.entry_buyer)
             .key(&keys.status)
+            .key(&keys.tokens)
             .arg(buyer)
             .arg(&entry_id)
             .invoke_async(&mut redis)
             .await?;
-        match (outcome.as_str(), value.as_str()) {
-            ("joined", _) => Ok(Joined { entry_id: value, new: true }),
-            ("existing", _) => Ok(Joined { entry_id: value, new: false }),
-            ("error", "unknown_sale") => Err(StoreError::UnknownSale(sale.to_owned())),
-            ("error", "not_open") => Err(StoreError::NotOpen(sale.to_owned())),
-            ("error", state) => Err(StoreError::Closed { sale: sale.to_owned(), state: state.to_owned() }),
-            _ => Err(StoreError::Corrupt(format!("join answered {outcome:?}"))),
-        }
+        let text =
+            |i: usize| reply.get(i).and_then(|v| redis::from_redis_value::<String>(v.clone()).ok()).unwrap_or_default();
+        let number = |i: usize| reply.get(i).and_then(|v| redis::from_redis_value::<i64>(v.clone()).ok()).unwrap_or(0);
+        let (outcome, value) = (text(0), text(1));
+        let new = match (outcome.as_str(), value.as_str()) {
+            ("joined", _) => true,
+            ("existing", _) => false,
+            ("error", "unknown_sale") => return Err(StoreError::UnknownSale(sale.to_owned())),
+            ("error", "not_open") => return Err(StoreError::NotOpen(sale.to_owned())),
+            ("error", state) => return Err(StoreError::Closed { sale: sale.to_owned(), state: state.to_owned() }),
+            _ => return Err(StoreError::Corrupt(format!("join answered {outcome:?}"))),
+        };
+        let token = text(5);
+        let state =
+            RoomState::parse(&text(8)).ok_or_else(|| StoreError::Corrupt(format!("room state {:?}", text(8))))?;
+        Ok(Joined {
+            entry_id: value,
+            new,
+            place: Place {
+                status: text(2),
+                ahead: u64::try_from(number(3)).unwrap_or(0),
+                waiting: u64::try_from(number(4)).unwrap_or(0),
+                token: (!token.is_empty()).then_some(token),
+            },
+            state,
+            rate_per_second: text(6).parse().unwrap_or(0),
+            remaining: text(7).parse().ok(),
+        })
     }
 
     /// Lets the next buyers through, within the room's rate and cap.

@@ -1,7 +1,9 @@
 -- Join a waiting room, idempotently: one place per buyer, whatever device asks.
 -- KEYS: room, buyers, waiting, prequeue, heartbeat, entry_buyer, status
 -- ARGV: buyer_id, new_entry_id
--- Returns {outcome, entry_id} with outcome 'joined' | 'existing', or {'error', reason}.
+-- KEYS (continued): tokens
+-- Returns {outcome, entry_id, status, ahead, waiting, token, rate, remaining, state} with outcome
+-- 'joined' | 'existing' (the place, so a join needs no second round trip), or {'error', reason}.
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return {'error', 'unknown_sale'} end
 if state == 'scheduled' then return {'error', 'not_open'} end
@@ -9,10 +11,18 @@ if state == 'closed' or state == 'sold_out' then return {'error', state} end
 
 local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local function place(outcome, entry)
+  local rank = redis.call('ZRANK', KEYS[3], entry)
+  local room = redis.call('HMGET', KEYS[1], 'rate', 'remaining')
+  return {outcome, entry, redis.call('HGET', KEYS[7], entry) or '', rank or -1,
+          redis.call('ZCARD', KEYS[3]), redis.call('HGET', KEYS[8], entry) or '',
+          room[1] or '0', room[2] or '', state}
+end
+
 local existing = redis.call('HGET', KEYS[2], ARGV[1])
 if existing then
   redis.call('ZADD', KEYS[5], now, existing)
-  return {'existing', existing}
+  return place('existing', existing)
 end
 
 local entry = ARGV[2]
@@ -29,4 +39,4 @@ else
   redis.call('ZADD', KEYS[3], rank, entry)
   redis.call('HSET', KEYS[7], entry, 'waiting')
 end
-return {'joined', entry}
+return place('joined', entry)
