@@ -69,6 +69,13 @@ pub async fn insert_performance(
         // A savepoint (or a transaction, on a plain connection): when the constraint refuses the
         // insert, only the insert is undone, and the performance in the way can still be looked up.
         let mut attempt = conn.begin().await?;
+        // Inserts into one hall take turns: concurrent conflicting inserts into an exclusion
+        // constraint otherwise wait on each other and end in deadlocks instead of a clear
+        // "slot taken". Held until the (outer) transaction ends; the constraint still decides.
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind(hall_id.to_string())
+            .execute(&mut *attempt)
+            .await?;
         let inserted = sqlx::query(
             "INSERT INTO performances (id, event_id, hall_id, starts_at, ends_at) VALUES ($1, $2, $3, $4, $5)",
         )
@@ -85,8 +92,8 @@ pub async fn insert_performance(
         }
         attempts += 1;
         match &inserted {
-            // Concurrent inserts into one exclusion constraint can each wait for the other; the
-            // deadlock detector then aborts one. Trying again sees the winner and reports it.
+            // Should a deadlock still happen (e.g. with another writer of the table), trying again
+            // sees the winner and reports it.
             Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some(DEADLOCK_DETECTED) && attempts < 5 => continue,
             _ => break inserted,
         }
