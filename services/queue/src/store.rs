@@ -8,8 +8,6 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use redis::{AsyncCommands as _, Script, aio::ConnectionManager};
 
-use crate::domain::fairness::{Audit, Seed};
-
 /// Room states, as stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RoomState {
@@ -157,6 +155,9 @@ struct Keys {
     events: String,
 }
 
+mod stream;
+mod timeline;
+
 /// All rooms, under one key prefix.
 #[derive(Clone)]
 pub struct RoomStore {
@@ -172,9 +173,6 @@ impl std::fmt::Debug for RoomStore {
         f.debug_struct("RoomStore").field("prefix", &self.prefix).finish_non_exhaustive()
     }
 }
-
-/// Pre-queue entries written per command when the draw is stored.
-const WRITE_CHUNK: usize = 10_000;
 
 impl RoomStore {
     pub fn new(redis: ConnectionManager, prefix: &str) -> Self {
@@ -216,25 +214,6 @@ impl RoomStore {
         Ok(created)
     }
 
-    /// A room that opens its pre-queue and its sale by itself at the given times
-    /// (see [`RoomStore::advance`]).
-    pub async fn schedule_room(&self, sale: &str, schedule: Schedule, outflow: Outflow) -> Result<bool, StoreError> {
-        let created = self.create_room(sale, RoomState::Scheduled, outflow).await?;
-        if created {
-            let mut redis = self.redis.clone();
-            let _: () = redis
-                .hset_multiple(
-                    self.keys(sale).room,
-                    &[
-                        ("pre_queue_at", schedule.pre_queue_opens_at.timestamp_millis()),
-                        ("opens_at", schedule.sale_opens_at.timestamp_millis()),
-                    ],
-                )
-                .await?;
-        }
-        Ok(created)
-    }
-
     /// Every room this store knows.
     pub async fn rooms(&self) -> Result<Vec<String>, StoreError> {
         let mut redis = self.redis.clone();
@@ -243,42 +222,6 @@ impl RoomStore {
 
     fn rooms_key(&self) -> String {
         format!("{}rooms", self.prefix)
-    }
-
-    /// Moves a scheduled room along its timeline at `now`: opens the pre-queue (committing to a
-    /// fresh seed), then the sale (drawing the pre-queue). With several replicas, a short lock
-    /// lets one of them do each step. Returns the step taken, if any.
-    pub async fn advance(&self, sale: &str, now: DateTime<Utc>) -> Result<Option<RoomState>, StoreError> {
-        let keys = self.keys(sale);
-        let mut redis = self.redis.clone();
-        let (state, pre_queue_at, opens_at): (Option<String>, Option<i64>, Option<i64>) =
-            redis.hmget(&keys.room, &["state", "pre_queue_at", "opens_at"]).await?;
-        let now_ms = now.timestamp_millis();
-        let step = match (state.as_deref(), pre_queue_at, opens_at) {
-            (Some("scheduled"), _, Some(open)) if now_ms >= open => RoomState::Open,
-            (Some("scheduled"), Some(pre), _) if now_ms >= pre => RoomState::PreQueue,
-            (Some("pre_queue"), _, Some(open)) if now_ms >= open => RoomState::Open,
-            _ => return Ok(None),
-        };
-        let lock = format!("{}{{sale:{sale}}}:advancing", self.prefix);
-        let locked: bool = redis::cmd("SET")
-            .arg(&lock)
-            .arg(1)
-            .arg("NX")
-            .arg("PX")
-            .arg(30_000)
-            .query_async::<Option<String>>(&mut redis)
-            .await?
-            .is_some();
-        if !locked {
-            return Ok(None);
-        }
-        let result = match step {
-            RoomState::PreQueue => self.open_pre_queue(sale, &Seed::generate()).await.map(drop),
-            _ => self.open_sale(sale).await.map(drop),
-        };
-        let _: () = redis.del(&lock).await?;
-        result.map(|()| Some(step))
     }
 
     /// What booking says is left to sell, and how many tickets a buyer takes on average; the
@@ -299,69 +242,6 @@ impl RoomStore {
     pub async fn remaining(&self, sale: &str) -> Result<Option<u64>, StoreError> {
         let mut redis = self.redis.clone();
         Ok(redis.hget(self.keys(sale).room, "remaining").await?)
-    }
-
-    /// Records a stats snapshot for the bus, once per `window` across all replicas.
-    pub async fn snapshot_stats(&self, sale: &str, now: DateTime<Utc>, window: Duration) -> Result<bool, StoreError> {
-        let window_ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1);
-        let slot = u64::try_from(now.timestamp_millis()).unwrap_or(0) / window_ms;
-        let keys = self.keys(sale);
-        let mut redis = self.redis.clone();
-        let claimed: Option<String> = redis::cmd("SET")
-            .arg(format!("{}{{sale:{sale}}}:stats:{slot}", self.prefix))
-            .arg(1)
-            .arg("NX")
-            .arg("PX")
-            .arg(window_ms * 2)
-            .query_async(&mut redis)
-            .await?;
-        if claimed.is_none() {
-            return Ok(false);
-        }
-        let stats = self.stats(sale).await?;
-        if stats.state == RoomState::Closed.as_str() {
-            return Ok(false);
-        }
-        let fields = [
-            ("type", "stats".to_owned()),
-            ("state", stats.state),
-            ("waiting", stats.waiting.to_string()),
-            ("pre_queue", stats.pre_queue.to_string()),
-            ("active", stats.active.to_string()),
-            ("admitted", stats.admitted.to_string()),
-            ("abandoned", stats.abandoned.to_string()),
-        ];
-        let _: () = redis.xadd(&keys.events, "*", &fields).await?;
-        Ok(true)
-    }
-
-    /// The oldest events of the room not relayed yet.
-    pub async fn pending_events(&self, sale: &str, count: usize) -> Result<Vec<StreamEvent>, StoreError> {
-        let mut redis = self.redis.clone();
-        let reply: redis::streams::StreamRangeReply =
-            redis.xrange_count(self.keys(sale).events, "-", "+", count).await?;
-        Ok(reply
-            .ids
-            .into_iter()
-            .map(|entry| {
-                let fields = entry
-                    .map
-                    .iter()
-                    .filter_map(|(k, v)| redis::from_redis_value::<String>(v.clone()).ok().map(|v| (k.clone(), v)))
-                    .collect();
-                StreamEvent { id: entry.id, fields }
-            })
-            .collect())
-    }
-
-    /// Forgets events the bus acknowledged.
-    pub async fn relayed(&self, sale: &str, ids: &[String]) -> Result<(), StoreError> {
-        if ids.is_empty() {
-            return Ok(());
-        }
-        let mut redis = self.redis.clone();
-        let _: () = redis.xdel(self.keys(sale).events, ids).await?;
-        Ok(())
     }
 
     /// Everything a position answer needs, in one round trip: the entry's owner and place, the
@@ -471,93 +351,6 @@ impl RoomStore {
             .query_async(&mut redis)
             .await?;
         Ok(())
-    }
-
-    /// Opens the pre-queue and commits to its seed; returns the commitment to publish.
-    pub async fn open_pre_queue(&self, sale: &str, seed: &Seed) -> Result<String, StoreError> {
-        let keys = self.keys(sale);
-        let commitment = seed.commitment();
-        let mut redis = self.redis.clone();
-        let _: () = redis::pipe()
-            .atomic()
-            .hset_multiple(
-                &keys.room,
-                &[("state", RoomState::PreQueue.as_str()), ("seed", &seed.to_hex()), ("commitment", &commitment)],
-            )
-            .xadd(&keys.events, "*", &[("type", "committed"), ("commitment", commitment.as_str())])
-            .query_async(&mut redis)
-            .await?;
-        Ok(commitment)
-    }
-
-    /// Opens the sale: the pre-queue is ordered by the fair draw, then joiners go first come,
-    /// first served behind it. Returns the audit with the revealed seed.
-    pub async fn open_sale(&self, sale: &str) -> Result<Audit, StoreError> {
-        let keys = self.keys(sale);
-        let mut redis = self.redis.clone();
-        let previous: Option<String> = self.open.key(&keys.room).invoke_async(&mut redis).await?;
-        if previous.is_none() {
-            return Err(StoreError::UnknownSale(sale.to_owned()));
-        }
-        let (seed, commitment): (Option<String>, Option<String>) =
-            redis.hmget(&keys.room, &["seed", "commitment"]).await?;
-        let seed = match seed {
-            Some(hex) => Seed::from_hex(&hex).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-            // No pre-queue ever opened: nothing to draw, but keep the audit well-formed.
-            None => Seed::generate(),
-        };
-        let entries: Vec<String> = redis.smembers(&keys.prequeue).await?;
-        let ordered = seed.order(entries.iter().map(String::as_str));
-        for (chunk_index, chunk) in ordered.chunks(WRITE_CHUNK).enumerate() {
-            let base = chunk_index * WRITE_CHUNK;
-            let ranked: Vec<(u64, &str)> =
-                chunk.iter().enumerate().map(|(i, id)| ((base + i + 1) as u64, id.as_str())).collect();
-            let mut pipe = redis::pipe();
-            pipe.zadd_multiple(&keys.waiting, &ranked).ignore();
-            for (_, id) in &ranked {
-                pipe.hset(&keys.status, *id, "waiting").ignore();
-            }
-            pipe.rpush(&keys.audit, chunk).ignore();
-            let _: () = pipe.query_async(&mut redis).await?;
-        }
-        let commitment = commitment.unwrap_or_else(|| seed.commitment());
-        let size = ordered.len().to_string();
-        let revealed = seed.to_hex();
-        let _: () = redis::pipe()
-            .atomic()
-            .hset_multiple(
-                &keys.room,
-                &[
-                    ("state", RoomState::Open.as_str()),
-                    ("revealed", revealed.as_str()),
-                    ("commitment", commitment.as_str()),
-                ],
-            )
-            .xadd(&keys.events, "*", &[("type", "revealed"), ("seed", revealed.as_str()), ("size", size.as_str())])
-            .query_async(&mut redis)
-            .await?;
-        let _: () = redis.del(&keys.prequeue).await?;
-        Ok(Audit {
-            sale_id: sale.to_owned(),
-            seed_commitment: commitment,
-            seed: seed.to_hex(),
-            ordered_entry_ids: ordered,
-        })
-    }
-
-    /// The published audit: the seed stays empty until the sale opened.
-    pub async fn audit(&self, sale: &str) -> Result<Audit, StoreError> {
-        let keys = self.keys(sale);
-        let mut redis = self.redis.clone();
-        let (commitment, revealed): (Option<String>, Option<String>) =
-            redis.hmget(&keys.room, &["commitment", "revealed"]).await?;
-        let ordered: Vec<String> = redis.lrange(&keys.audit, 0, -1).await?;
-        Ok(Audit {
-            sale_id: sale.to_owned(),
-            seed_commitment: commitment.unwrap_or_default(),
-            seed: revealed.unwrap_or_default(),
-            ordered_entry_ids: ordered,
-        })
     }
 
     /// Joins `buyer` to the room; a buyer who already has a place gets the same one.
