@@ -23,19 +23,10 @@ pub struct AdmissionLoop {
 }
 
 impl AdmissionLoop {
+    /// Admits on every tick until `stop`; while Redis is away nobody is admitted.
     pub async fn run(self, stop: CancellationToken) -> Result<(), StoreError> {
-        let mut tick = tokio::time::interval(self.tick);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                () = stop.cancelled() => return Ok(()),
-                _ = tick.tick() => {}
-            }
-            if let Err(error) = self.round().await {
-                // Redis away: the next tick tries again; nobody is admitted meanwhile.
-                tracing::warn!(error = %floodgate_telemetry::error_chain(&error), "admission round failed");
-            }
-        }
+        crate::ticker::every(self.tick, stop, "admission round", || self.round()).await;
+        Ok(())
     }
 
     /// One pass over every room.

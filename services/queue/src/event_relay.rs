@@ -46,19 +46,10 @@ pub enum EventRelayError {
 }
 
 impl EventRelay {
+    /// Relays on every tick until `stop`; unsent events stay in the streams for the next tick.
     pub async fn run(self, stop: CancellationToken) -> Result<(), EventRelayError> {
-        let mut tick = tokio::time::interval(self.tick);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                () = stop.cancelled() => return Ok(()),
-                _ = tick.tick() => {}
-            }
-            if let Err(error) = self.round().await {
-                // Kept in the streams: the next tick sends them again.
-                tracing::warn!(error = %floodgate_telemetry::error_chain(&error), "waiting-room event relay failed");
-            }
-        }
+        crate::ticker::every(self.tick, stop, "waiting-room event relay", || self.round()).await;
+        Ok(())
     }
 
     /// Relays what every room has pending; returns how many events were sent.
