@@ -6,7 +6,9 @@
 //! the inbox), health and shutdown. Holds, orders and tickets build on it.
 
 pub mod config;
+pub mod domain;
 mod events;
+pub mod store;
 
 use floodgate_eventbus::{Participation, Stream};
 use floodgate_runtime::{Service, ServiceApp, ServiceHost, StartError, config::ServerArgs};
