@@ -16,6 +16,7 @@ mod consumer;
 mod envelope;
 pub mod outbox;
 mod relay;
+pub mod stream_outbox;
 pub mod topics;
 mod wiring;
 

@@ -11,6 +11,7 @@ mod readiness;
 mod rpc_metrics;
 mod service;
 mod shutdown;
+pub mod ticker;
 
 pub use cli::{ServiceCli, ServiceCommand};
 pub use host::{BackgroundTasks, HostError, ServiceHost, TaskError};

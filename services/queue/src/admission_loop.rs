@@ -25,7 +25,7 @@ pub struct AdmissionLoop {
 impl AdmissionLoop {
     /// Admits on every tick until `stop`; while Redis is away nobody is admitted.
     pub async fn run(self, stop: CancellationToken) -> Result<(), StoreError> {
-        crate::ticker::every(self.tick, stop, "admission round", || self.round()).await;
+        floodgate_runtime::ticker::every(self.tick, stop, "admission round", || self.round()).await;
         Ok(())
     }
 

@@ -8,16 +8,13 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use floodgate_eventbus::Event;
+use floodgate_eventbus::{Event, stream_outbox};
 use floodgate_proto::EventPayload;
 use floodgate_proto::queue::v1 as wire;
 use floodgate_telemetry::propagation::TraceHeaders;
-use futures::future::join_all;
 use prost::Message as _;
-use rdkafka::producer::{FutureProducer, FutureRecord};
-use sha2::{Digest as _, Sha256};
+use rdkafka::producer::FutureProducer;
 use tokio_util::sync::CancellationToken;
-use uuid::Uuid;
 
 use crate::store::{RoomStore, StoreError, StreamEvent};
 
@@ -48,7 +45,7 @@ pub enum EventRelayError {
 impl EventRelay {
     /// Relays on every tick until `stop`; unsent events stay in the streams for the next tick.
     pub async fn run(self, stop: CancellationToken) -> Result<(), EventRelayError> {
-        crate::ticker::every(self.tick, stop, "waiting-room event relay", || self.round()).await;
+        floodgate_runtime::ticker::every(self.tick, stop, "waiting-room event relay", || self.round()).await;
         Ok(())
     }
 
@@ -62,21 +59,7 @@ impl EventRelay {
                     break;
                 }
                 let events: Vec<Event> = pending.iter().filter_map(|e| to_event(&sale, e)).collect();
-                let deliveries = events.iter().map(|event| {
-                    let bytes = event.encode();
-                    let producer = self.producer.clone();
-                    let topic = self.topic.clone();
-                    let key = event.key.clone();
-                    async move {
-                        producer
-                            .send(FutureRecord::to(&topic).key(&key).payload(&bytes), Duration::from_secs(30))
-                            .await
-                            .map_err(|(e, _)| e)
-                    }
-                });
-                for delivery in join_all(deliveries).await {
-                    delivery.map_err(EventRelayError::Publish)?;
-                }
+                stream_outbox::publish(&self.producer, &self.topic, &events).await.map_err(EventRelayError::Publish)?;
                 let ids: Vec<String> = pending.iter().map(|e| e.id.clone()).collect();
                 self.store.relayed(&sale, &ids).await?;
                 sent += events.len();
@@ -91,7 +74,7 @@ impl EventRelay {
 
 /// The bus event for one stream entry (`None` for a kind this build does not know: dropped).
 fn to_event(sale: &str, entry: &StreamEvent) -> Option<Event> {
-    let millis: i64 = entry.id.split('-').next()?.parse().ok()?;
+    let millis = stream_outbox::stream_millis(&entry.id)?;
     let at = DateTime::<Utc>::from_timestamp_millis(millis)?;
     let field = |name: &str| entry.fields.get(name).cloned().unwrap_or_default();
     let timestamp = |t: DateTime<Utc>| Some(prost_types::Timestamp { seconds: t.timestamp(), nanos: 0 });
@@ -157,7 +140,7 @@ fn to_event(sale: &str, entry: &StreamEvent) -> Option<Event> {
         }
     };
     Some(Event {
-        id: stable_id(sale, &entry.id, millis),
+        id: stream_outbox::stable_id(sale, &entry.id, millis),
         event_type: event_type.to_owned(),
         occurred_at: at,
         key: sale.to_owned(),
@@ -165,15 +148,6 @@ fn to_event(sale: &str, entry: &StreamEvent) -> Option<Event> {
         producer: "queue".to_owned(),
         payload,
     })
-}
-
-/// A UUIDv7 with the stream entry's time and bits derived from the room and the stream id: the
-/// same entry always becomes the same event id.
-fn stable_id(sale: &str, stream_id: &str, millis: i64) -> Uuid {
-    let digest = Sha256::digest(format!("{sale}/{stream_id}").as_bytes());
-    let mut random = [0u8; 10];
-    random.copy_from_slice(&digest[..10]);
-    uuid::Builder::from_unix_timestamp_millis(u64::try_from(millis).unwrap_or(0), &random).into_uuid()
 }
 
 fn room_state(state: &str) -> wire::RoomState {
@@ -191,16 +165,6 @@ fn room_state(state: &str) -> wire::RoomState {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_same_stream_entry_always_gets_the_same_time_ordered_id() {
-        let a = stable_id("sale-1", "1790000000000-0", 1_790_000_000_000);
-        assert_eq!(a, stable_id("sale-1", "1790000000000-0", 1_790_000_000_000));
-        assert_ne!(a, stable_id("sale-1", "1790000000000-1", 1_790_000_000_000));
-        assert_ne!(a, stable_id("sale-2", "1790000000000-0", 1_790_000_000_000));
-        assert_eq!(a.get_version_num(), 7);
-        assert!(a < stable_id("sale-1", "1790000000001-0", 1_790_000_000_001));
-    }
 
     #[test]
     fn stream_entries_become_bus_events() {

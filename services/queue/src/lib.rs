@@ -14,7 +14,6 @@ pub mod event_relay;
 pub mod events;
 pub mod grpc;
 pub mod store;
-mod ticker;
 
 use std::sync::Arc;
 

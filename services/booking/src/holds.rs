@@ -1,0 +1,218 @@
+//! Holding seats: the admission check, then one Lua script per attempt. Best-available picks
+//! seats from the live view with the pure chooser and holds them the same way, choosing again
+//! if another buyer won a seat in between.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use floodgate_admission::Verifier;
+use uuid::Uuid;
+
+use crate::{
+    convert,
+    domain::{
+        Buyer,
+        best_available::{self, Wanted},
+    },
+    error::BookingError,
+    inventory::{Inventories, Performance},
+    store::{Granted, HoldOutcome, HoldRecord, HoldRequest, StoreError, View},
+};
+
+/// Most seats or places in one hold.
+pub const MAX_PER_HOLD: usize = 20;
+/// Best-available attempts before giving up on a fast-moving map.
+const CHOOSE_ATTEMPTS: usize = 5;
+
+/// A hold as returned to the buyer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldSeats {
+    pub hold_id: Uuid,
+    pub performance_id: Uuid,
+    pub buyer: String,
+    pub seats: Vec<String>,
+    pub general_admission: Vec<(String, u32)>,
+    pub expires_at: DateTime<Utc>,
+    pub fence: u64,
+}
+
+impl HeldSeats {
+    fn from_record(performance_id: Uuid, record: HoldRecord) -> Self {
+        Self {
+            hold_id: record.hold_id,
+            performance_id,
+            buyer: record.buyer,
+            seats: record.seats,
+            general_admission: record.general_admission,
+            expires_at: record.expires_at,
+            fence: record.fence,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Holds {
+    inventories: Inventories,
+    admission: Arc<Verifier>,
+}
+
+/// What a hold asks for, as received.
+#[derive(Debug, Clone)]
+pub struct SeatsWanted {
+    pub seats: Vec<String>,
+    pub general_admission: Vec<(String, u32)>,
+    pub admission_token: String,
+    pub idempotency_key: String,
+}
+
+impl Holds {
+    pub fn new(inventories: Inventories, admission: Arc<Verifier>) -> Self {
+        Self { inventories, admission }
+    }
+
+    /// I8: no hold without the waiting room's token for this buyer and this sale.
+    pub fn admit(&self, token: &str, performance: Uuid, buyer: &Buyer, now: DateTime<Utc>) -> Result<(), BookingError> {
+        self.admission.verify(token, &performance.to_string(), &buyer.key(), now)?;
+        Ok(())
+    }
+
+    async fn on_sale(&self, performance: Uuid, now: DateTime<Utc>) -> Result<Arc<Performance>, BookingError> {
+        let found = self.inventories.get(performance).await?;
+        if !found.on_sale(now) {
+            return Err(BookingError::SaleNotOpen);
+        }
+        Ok(found)
+    }
+
+    /// All-or-nothing hold of the chosen seats and GA places.
+    pub async fn hold(
+        &self,
+        performance: Uuid,
+        buyer: &Buyer,
+        wanted: SeatsWanted,
+        now: DateTime<Utc>,
+    ) -> Result<HeldSeats, BookingError> {
+        validate(&wanted)?;
+        self.admit(&wanted.admission_token, performance, buyer, now)?;
+        self.on_sale(performance, now).await?;
+        let request = HoldRequest {
+            hold_id: Uuid::now_v7(),
+            buyer: buyer.key(),
+            seats: wanted.seats,
+            general_admission: wanted.general_admission,
+            idempotency_key: wanted.idempotency_key,
+        };
+        self.place(performance, request).await
+    }
+
+    /// `n` seats together, nearest the focal point, never stranding a single seat.
+    pub async fn hold_best(
+        &self,
+        performance: Uuid,
+        buyer: &Buyer,
+        wanted: &Wanted<'_>,
+        admission_token: &str,
+        idempotency_key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<HeldSeats, BookingError> {
+        if wanted.quantity == 0 || wanted.quantity > MAX_PER_HOLD {
+            return Err(BookingError::invalid("quantity", format!("must be 1–{MAX_PER_HOLD}")));
+        }
+        self.admit(admission_token, performance, buyer, now)?;
+        let found = self.on_sale(performance, now).await?;
+        for _ in 0..CHOOSE_ATTEMPTS {
+            let view = self.view(performance).await?;
+            let choice = best_available::choose(&found.layout, |seat| view.taken.contains_key(seat), wanted)
+                .ok_or(BookingError::NoSeatsTogether { quantity: wanted.quantity })?;
+            let request = HoldRequest {
+                hold_id: Uuid::now_v7(),
+                buyer: buyer.key(),
+                seats: choice.seat_ids,
+                general_admission: Vec::new(),
+                idempotency_key: idempotency_key.to_owned(),
+            };
+            match self.place(performance, request).await {
+                // Someone was faster on one of them: look again.
+                Err(BookingError::Store(StoreError::Taken { .. })) => continue,
+                other => return other,
+            }
+        }
+        Err(BookingError::NoSeatsTogether { quantity: wanted.quantity })
+    }
+
+    /// Runs the hold script, opening the inventory from PostgreSQL first if Redis lost it.
+    async fn place(&self, performance: Uuid, request: HoldRequest) -> Result<HeldSeats, BookingError> {
+        let store = self.inventories.store();
+        let outcome = match store.hold(performance, &request).await {
+            Err(StoreError::NotReady) => {
+                self.inventories.ensure_open(performance).await?;
+                store.hold(performance, &request).await?
+            }
+            other => other?,
+        };
+        match outcome {
+            HoldOutcome::Granted(Granted { fence, expires_at, .. }) => Ok(HeldSeats {
+                hold_id: request.hold_id,
+                performance_id: performance,
+                buyer: request.buyer,
+                seats: request.seats,
+                general_admission: request.general_admission,
+                expires_at,
+                fence,
+            }),
+            HoldOutcome::Existing(hold_id) => self.get(performance, hold_id, &request.buyer).await,
+        }
+    }
+
+    /// The buyer's live hold.
+    pub async fn get(&self, performance: Uuid, hold_id: Uuid, buyer: &str) -> Result<HeldSeats, BookingError> {
+        match self.inventories.store().record(performance, hold_id).await? {
+            Some(record) if record.buyer != buyer => Err(BookingError::NotFound("hold")),
+            Some(record) if record.live => Ok(HeldSeats::from_record(performance, record)),
+            Some(_) => Err(StoreError::Expired.into()),
+            None => Err(BookingError::NotFound("hold")),
+        }
+    }
+
+    /// Frees the hold's seats at once; `false` if it had already ended.
+    pub async fn release(&self, performance: Uuid, hold_id: Uuid, buyer: &str) -> Result<bool, BookingError> {
+        match self.inventories.store().release(performance, hold_id, Some(buyer)).await {
+            Ok(freed) => Ok(freed.is_some()),
+            Err(StoreError::NotYours) => Err(BookingError::NotFound("hold")),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn view(&self, performance: Uuid) -> Result<View, BookingError> {
+        self.inventories.ensure_open(performance).await?;
+        Ok(self.inventories.store().view(performance).await?)
+    }
+
+    pub fn inventories(&self) -> &Inventories {
+        &self.inventories
+    }
+}
+
+fn validate(wanted: &SeatsWanted) -> Result<(), BookingError> {
+    let places = wanted.seats.len() + wanted.general_admission.iter().map(|(_, q)| *q as usize).sum::<usize>();
+    if places == 0 || places > MAX_PER_HOLD {
+        return Err(BookingError::invalid("seat_ids", format!("a hold takes 1–{MAX_PER_HOLD} seats or places")));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for seat in &wanted.seats {
+        convert::check_id("seat_ids", seat)?;
+        if !seen.insert(seat.as_str()) {
+            return Err(BookingError::invalid("seat_ids", format!("{seat:?} is listed twice")));
+        }
+    }
+    for (section, quantity) in &wanted.general_admission {
+        convert::check_id("general_admission.section_id", section)?;
+        if *quantity == 0 || !seen.insert(section.as_str()) {
+            return Err(BookingError::invalid("general_admission", "one entry per section, quantity ≥ 1"));
+        }
+    }
+    if wanted.idempotency_key.len() > 128 || wanted.idempotency_key.chars().any(char::is_control) {
+        return Err(BookingError::invalid("idempotency_key", "at most 128 printable characters"));
+    }
+    Ok(())
+}
