@@ -28,7 +28,11 @@ pub fn stream_millis(stream_id: &str) -> Option<i64> {
 }
 
 /// Publishes every event (keyed by its key) and waits until the broker acknowledged all of them.
-pub async fn publish(producer: &FutureProducer, topic: &str, events: &[Event]) -> Result<(), rdkafka::error::KafkaError> {
+pub async fn publish(
+    producer: &FutureProducer,
+    topic: &str,
+    events: &[Event],
+) -> Result<(), rdkafka::error::KafkaError> {
     let deliveries = events.iter().map(|event| {
         let bytes = event.encode();
         async move {

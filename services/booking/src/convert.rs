@@ -34,7 +34,11 @@ pub fn layout(map: &catalog::SeatMap) -> Result<Layout, BookingError> {
                         id: seat.seat_id.clone(),
                         row: row.label.clone(),
                         number: seat.number.clone(),
-                        grade: if seat.grade_code.is_empty() { section.grade_code.clone() } else { seat.grade_code.clone() },
+                        grade: if seat.grade_code.is_empty() {
+                            section.grade_code.clone()
+                        } else {
+                            seat.grade_code.clone()
+                        },
                         position,
                         accessible: seat.accessible,
                         gap_before: seat.gap_before,
@@ -73,7 +77,11 @@ pub fn buyer(buyer: Option<&types::Buyer>) -> Result<Buyer, BookingError> {
             if !phone_ok {
                 return Err(BookingError::invalid("buyer.guest.phone", "must be an E.164 number like +821012345678"));
             }
-            Ok(Buyer::Guest { guest_id: guest.guest_id.clone(), phone: guest.phone.clone(), email: guest.email.clone() })
+            Ok(Buyer::Guest {
+                guest_id: guest.guest_id.clone(),
+                phone: guest.phone.clone(),
+                email: guest.email.clone(),
+            })
         }
         None => Err(BookingError::invalid("buyer", "is required")),
     }
@@ -132,7 +140,9 @@ pub fn audience_name(audience: Audience) -> &'static str {
 }
 
 pub fn audience_from_name(name: &str) -> Option<Audience> {
-    [Audience::Adult, Audience::Youth, Audience::Senior, Audience::Disabled].into_iter().find(|a| audience_name(*a) == name)
+    [Audience::Adult, Audience::Youth, Audience::Senior, Audience::Disabled]
+        .into_iter()
+        .find(|a| audience_name(*a) == name)
 }
 
 pub fn timestamp(t: DateTime<Utc>) -> prost_types::Timestamp {

@@ -76,9 +76,9 @@ pub fn status(error: BookingError) -> Status {
         BookingError::CancellationClosed(_) => (Code::FailedPrecondition, "CANCELLATION_CLOSED"),
         BookingError::Store(StoreError::Redis(_)) => (Code::Unavailable, "UNAVAILABLE"),
         BookingError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) => (Code::Unavailable, "UNAVAILABLE"),
-        BookingError::Store(StoreError::Corrupt(_))
-        | BookingError::Corrupt(_)
-        | BookingError::Database(_) => (Code::Internal, "INTERNAL"),
+        BookingError::Store(StoreError::Corrupt(_)) | BookingError::Corrupt(_) | BookingError::Database(_) => {
+            (Code::Internal, "INTERNAL")
+        }
     };
     if code == Code::Internal || code == Code::Unavailable {
         // Logged once, here at the edge, with its whole chain; the client gets no internals.

@@ -42,7 +42,8 @@ fn hold_to_wire(hold: &HeldSeats, holds: &Holds) -> wire::Hold {
         .seats
         .iter()
         .map(|seat_id| {
-            let found = layout.as_ref().and_then(|p| p.layout.seat(seat_id).map(|(s, seat)| (s.id.clone(), seat.clone())));
+            let found =
+                layout.as_ref().and_then(|p| p.layout.seat(seat_id).map(|(s, seat)| (s.id.clone(), seat.clone())));
             floodgate_proto::types::v1::SeatRef {
                 seat_id: seat_id.clone(),
                 section_id: found.as_ref().map(|(s, _)| s.clone()).unwrap_or_default(),

@@ -152,11 +152,8 @@ fn poisoned<T>(_: T) -> BookingError {
 
 /// What Redis needs to open a performance.
 pub fn seed(performance: &Performance, sold_seats: Vec<String>, ga_sold: &HashMap<String, i32>) -> Seed {
-    let mut seed = Seed {
-        per_buyer_limit: performance.per_buyer_limit,
-        hold_ttl_ms: performance.hold_ttl_ms,
-        ..Seed::default()
-    };
+    let mut seed =
+        Seed { per_buyer_limit: performance.per_buyer_limit, hold_ttl_ms: performance.hold_ttl_ms, ..Seed::default() };
     let sold: std::collections::HashSet<&str> = sold_seats.iter().map(String::as_str).collect();
     for section in performance.layout.sections() {
         match &section.kind {
@@ -187,7 +184,8 @@ pub async fn seed_for_new(tx: &mut PgConnection, id: Uuid) -> Result<Seed, Booki
 /// Records a published performance; `false` if it was recorded before (a redelivery).
 pub async fn record(tx: &mut PgConnection, published: &catalog::PerformancePublished) -> Result<bool, BookingError> {
     let wire = published.performance.as_ref().ok_or_else(|| BookingError::invalid("performance", "is required"))?;
-    let id = Uuid::parse_str(&wire.performance_id).map_err(|_| BookingError::invalid("performance_id", "not a UUID"))?;
+    let id =
+        Uuid::parse_str(&wire.performance_id).map_err(|_| BookingError::invalid("performance_id", "not a UUID"))?;
     let map = published.seat_map.as_ref().ok_or_else(|| BookingError::invalid("seat_map", "is required"))?;
     let layout = convert::layout(map)?;
     let starts_at = convert::from_timestamp(wire.starts_at.as_ref())
@@ -325,14 +323,16 @@ async fn load(conn: &mut PgConnection, id: Uuid) -> Result<Performance, BookingE
     .await?
     .ok_or(BookingError::NotFound("performance"))?;
     let corrupt = |what: &str| BookingError::Corrupt(format!("performance {id}: {what}"));
-    let map = catalog::SeatMap::decode(row.get::<Vec<u8>, _>("seat_map").as_slice()).map_err(|_| corrupt("seat map"))?;
+    let map =
+        catalog::SeatMap::decode(row.get::<Vec<u8>, _>("seat_map").as_slice()).map_err(|_| corrupt("seat map"))?;
     let prices: sqlx::types::Json<Vec<StoredPrice>> = row.get("prices");
     let prices = prices
         .0
         .into_iter()
         .map(|p| {
             let currency = Money::parse_currency(&p.currency).ok_or_else(|| corrupt("currency"))?;
-            let audience = p.audience.as_deref().map(|a| convert::audience_from_name(a).ok_or_else(|| corrupt("audience")));
+            let audience =
+                p.audience.as_deref().map(|a| convert::audience_from_name(a).ok_or_else(|| corrupt("audience")));
             Ok((p.grade, audience.transpose()?, Money::new(p.minor, currency)))
         })
         .collect::<Result<Vec<_>, BookingError>>()?;

@@ -89,7 +89,8 @@ impl Orders {
         let performance = self.inventories().get(checkout.performance_id).await?;
         let hold = self.holds.get(checkout.performance_id, checkout.hold_id, &buyer_key).await?;
         let lines = price_lines(&performance, &hold.seats, &hold.general_admission, &checkout.tickets)?;
-        let currency = lines.first().map(|l| l.price.currency).ok_or_else(|| BookingError::invalid("hold", "is empty"))?;
+        let currency =
+            lines.first().map(|l| l.price.currency).ok_or_else(|| BookingError::invalid("hold", "is empty"))?;
         if lines.iter().any(|l| l.price.currency != currency) {
             return Err(BookingError::Corrupt("prices in several currencies".into()));
         }
@@ -244,7 +245,9 @@ impl Orders {
         let store = self.inventories().store();
         if seats_kept {
             let seats: Vec<String> = order.lines.iter().filter_map(|l| l.seat_id.clone()).collect();
-            store.sell(order.performance_id, order.hold_id, &order.buyer.key(), &seats, &ga_counts(&order.lines)).await?;
+            store
+                .sell(order.performance_id, order.hold_id, &order.buyer.key(), &seats, &ga_counts(&order.lines))
+                .await?;
         } else {
             store.release(order.performance_id, order.hold_id, None).await?;
         }
@@ -385,7 +388,8 @@ impl Orders {
             afterwards = Afterwards::Release { performance: order.performance_id, hold: order.hold_id };
         } else {
             let live: Vec<&Line> = order.lines.iter().filter(|l| !l.cancelled).collect();
-            let chosen: Vec<Uuid> = if line_ids.is_empty() { live.iter().map(|l| l.id).collect() } else { line_ids.to_vec() };
+            let chosen: Vec<Uuid> =
+                if line_ids.is_empty() { live.iter().map(|l| l.id).collect() } else { line_ids.to_vec() };
             if chosen.is_empty() || chosen.iter().any(|id| !live.iter().any(|l| l.id == *id)) {
                 return Err(BookingError::invalid("line_ids", "must name live lines of this order"));
             }
@@ -437,8 +441,7 @@ impl Orders {
                 rest,
                 reason,
             );
-            afterwards =
-                Afterwards::Unsell { performance: order.performance_id, buyer: order.buyer.key(), seats, ga };
+            afterwards = Afterwards::Unsell { performance: order.performance_id, buyer: order.buyer.key(), seats, ga };
         }
         order.updated_at = now;
         sqlx::query("UPDATE orders SET status = $2, refunded_minor = $3, updated_at = $4 WHERE id = $1")
@@ -542,15 +545,9 @@ fn ga_counts(lines: &[Line]) -> Vec<(String, u32)> {
 }
 
 fn wire_seat(order: &OrderRecord, seat_or_section: &str) -> floodgate_proto::types::v1::SeatRef {
-    order
-        .lines
-        .iter()
-        .find(|l| l.seat_id.as_deref() == Some(seat_or_section))
-        .map(Line::seat_ref)
-        .unwrap_or_else(|| floodgate_proto::types::v1::SeatRef {
-            section_id: seat_or_section.to_owned(),
-            ..Default::default()
-        })
+    order.lines.iter().find(|l| l.seat_id.as_deref() == Some(seat_or_section)).map(Line::seat_ref).unwrap_or_else(
+        || floodgate_proto::types::v1::SeatRef { section_id: seat_or_section.to_owned(), ..Default::default() },
+    )
 }
 
 fn cancelled_event(

@@ -94,10 +94,8 @@ impl SeatEventRelay {
         let changed = availability(performance, &view);
         let mut events = vec![Event::new(PRODUCER, performance.to_string(), &changed, now)];
         if changed.available == 0 && changed.held == 0 && changed.capacity > 0 {
-            let sold_out = wire::SoldOut {
-                performance_id: performance.to_string(),
-                at: Some(crate::convert::timestamp(now)),
-            };
+            let sold_out =
+                wire::SoldOut { performance_id: performance.to_string(), at: Some(crate::convert::timestamp(now)) };
             events.push(Event::new(PRODUCER, performance.to_string(), &sold_out, now));
         }
         stream_outbox::publish(&self.producer, &self.topic, &events).await.map_err(RelayError::Publish)?;
@@ -144,7 +142,10 @@ fn to_event(performance: Uuid, entry: &StreamEvent) -> Option<Event> {
     let general_admission: Vec<wire::GaRequest> = field("ga")
         .split(',')
         .filter_map(|pair| pair.rsplit_once(':'))
-        .map(|(section, quantity)| wire::GaRequest { section_id: section.to_owned(), quantity: quantity.parse().unwrap_or(0) })
+        .map(|(section, quantity)| wire::GaRequest {
+            section_id: section.to_owned(),
+            quantity: quantity.parse().unwrap_or(0),
+        })
         .collect();
     let version = field("version").parse().unwrap_or(0);
     let (performance_id, hold_id) = (performance.to_string(), field("hold"));

@@ -128,7 +128,8 @@ impl Orders {
         if claims.performance_id != performance_id.to_string() {
             return Ok(refused(wire::VerifyOutcome::WrongPerformance));
         }
-        let ticket_id = Uuid::parse_str(&claims.ticket_id).map_err(|_| BookingError::Corrupt("signed ticket id".into()))?;
+        let ticket_id =
+            Uuid::parse_str(&claims.ticket_id).map_err(|_| BookingError::Corrupt("signed ticket id".into()))?;
         let mut tx = self.pool.begin().await?;
         let Some(row) = sqlx::query(
             "SELECT t.*, l.row_label, l.seat_number, l.audience FROM tickets t JOIN order_lines l ON l.id = t.line_id
@@ -145,7 +146,9 @@ impl Orders {
             return Ok(refused(wire::VerifyOutcome::Cancelled));
         }
         let scan = match row.get::<&str, _>("status") {
-            "CANCELLED" => Scan { outcome: wire::VerifyOutcome::Cancelled, ticket: Some(ticket(&row)), first_admitted_at: None },
+            "CANCELLED" => {
+                Scan { outcome: wire::VerifyOutcome::Cancelled, ticket: Some(ticket(&row)), first_admitted_at: None }
+            }
             "ADMITTED" => Scan {
                 outcome: wire::VerifyOutcome::AlreadyAdmitted,
                 ticket: Some(ticket(&row)),
@@ -162,7 +165,11 @@ impl Orders {
                 .bind(scanner_id)
                 .fetch_one(&mut *tx)
                 .await?;
-                Scan { outcome: wire::VerifyOutcome::Admitted, ticket: Some(ticket(&row)), first_admitted_at: Some(now) }
+                Scan {
+                    outcome: wire::VerifyOutcome::Admitted,
+                    ticket: Some(ticket(&row)),
+                    first_admitted_at: Some(now),
+                }
             }
         };
         tx.commit().await?;

@@ -107,7 +107,9 @@ pub fn order_number() -> String {
 pub async fn insert(tx: &mut PgConnection, order: &OrderRecord, fence: u64) -> Result<bool, BookingError> {
     let (user_id, guest_id, phone, email) = match &order.buyer {
         Buyer::Member { user_id } => (Some(user_id.as_str()), None, None, None),
-        Buyer::Guest { guest_id, phone, email } => (None, Some(guest_id.as_str()), Some(phone.as_str()), Some(email.as_str())),
+        Buyer::Guest { guest_id, phone, email } => {
+            (None, Some(guest_id.as_str()), Some(phone.as_str()), Some(email.as_str()))
+        }
     };
     let inserted = sqlx::query(
         "INSERT INTO orders (id, order_number, performance_id, buyer_key, user_id, guest_id, guest_phone, guest_email,
@@ -170,7 +172,10 @@ pub async fn lock(tx: &mut PgConnection, id: Uuid) -> Result<Option<OrderRecord>
 }
 
 pub async fn by_id(conn: &mut PgConnection, id: Uuid) -> Result<Option<OrderRecord>, BookingError> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM orders WHERE id = $1"))).bind(id).fetch_optional(&mut *conn).await?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM orders WHERE id = $1")))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
     with_lines(conn, row).await
 }
 

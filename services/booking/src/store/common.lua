@@ -17,6 +17,11 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- Integers as text without Lua's float formatting (fencing tokens are 16 digits).
+local function int(n)
+  return string.format('%.0f', n)
+end
+
 local function split(s, sep)
   local out = {}
   if s == nil or s == '' then return out end
@@ -46,7 +51,7 @@ end
 local function write_info(P, id, info)
   local ga = {}
   for _, g in ipairs(info.ga) do table.insert(ga, g[1] .. ':' .. g[2]) end
-  redis.call('HSET', P .. 'info', id, info.buyer .. '\t' .. info.fence .. '\t' .. info.expires
+  redis.call('HSET', P .. 'info', id, info.buyer .. '\t' .. int(info.fence) .. '\t' .. int(info.expires)
     .. '\ts:' .. table.concat(info.seats, ',') .. '\tg:' .. table.concat(ga, ','))
 end
 
@@ -84,7 +89,7 @@ local function end_hold(P, id, info, kind)
   local ga = {}
   for _, g in ipairs(info.ga) do table.insert(ga, g[1] .. ':' .. g[2]) end
   redis.call('XADD', P .. 'events', '*', 'type', kind, 'hold', id, 'seats', table.concat(freed, ','),
-    'ga', table.concat(ga, ','), 'version', version)
+    'ga', table.concat(ga, ','), 'version', int(version))
   return freed
 end
 

@@ -12,5 +12,5 @@ end
 local fence = now_ms() * 1000
 local old = tonumber(redis.call('HGET', P .. 'meta', 'fence') or '0')
 if old > fence then fence = old end
-redis.call('HSET', P .. 'meta', 'limit', ARGV[2], 'ttl_ms', ARGV[3], 'fence', fence, 'version', fence, 'ready', 1)
+redis.call('HSET', P .. 'meta', 'limit', ARGV[2], 'ttl_ms', ARGV[3], 'fence', int(fence), 'version', int(fence), 'ready', 1)
 return 1

@@ -39,5 +39,5 @@ elseif redis.call('SADD', P .. 'sold_holds', id) == 1 then
 end
 if info then redis.call('SADD', P .. 'sold_holds', id) end
 local version = bump(P)
-redis.call('XADD', P .. 'events', '*', 'type', 'sold', 'hold', id, 'version', version)
+redis.call('XADD', P .. 'events', '*', 'type', 'sold', 'hold', id, 'version', int(version))
 return sold

@@ -27,5 +27,5 @@ if returned == 0 then return 0 end
 redis.call('HINCRBY', P .. 'buyer', buyer, -returned)
 local version = bump(P)
 redis.call('XADD', P .. 'events', '*', 'type', 'released', 'hold', '', 'seats', table.concat(freed, ','),
-  'ga', table.concat(ga, ','), 'version', version)
+  'ga', table.concat(ga, ','), 'version', int(version))
 return returned

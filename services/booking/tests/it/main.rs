@@ -1,1 +1,6 @@
-//! Booking integration tests.
+//! Booking integration tests on real PostgreSQL and Redis (one database and key prefix per test).
+
+mod holds;
+mod orders;
+mod support;
+mod tickets;
