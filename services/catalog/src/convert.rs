@@ -19,8 +19,8 @@ use crate::{
 };
 
 pub use pricing::{
-    audience_from_wire, band_to_wire, cinema_pricing_from_wire, cinema_pricing_to_wire, money_from_wire, money_to_wire,
-    tiers_from_wire,
+    audience_from_wire, audience_to_wire, band_to_wire, cinema_pricing_from_wire, cinema_pricing_to_wire,
+    money_from_wire, money_to_wire, tiers_from_wire,
 };
 pub use sale::{duration, sale_config_from_wire, sale_config_to_wire, timestamp, to_duration, to_timestamp};
 

@@ -54,6 +54,16 @@ impl Sales {
                 performance_id: performance_id.to_string(),
                 tiers: tiers_to_wire(tiers, names),
                 version: context.performance.version + 1,
+                // Tier prices are the same for every audience: nothing to resolve but the grades.
+                prices: PriceList::Tiers(tiers.clone())
+                    .resolve(&Default::default(), context.hall_type, context.performance.starts_at)
+                    .into_iter()
+                    .map(|(grade_code, _, price)| wire::GradePrice {
+                        grade_code,
+                        audience: 0,
+                        price: Some(convert::money_to_wire(price)),
+                    })
+                    .collect(),
             };
             self.outbox.enqueue(&mut tx, &Event::new(PRODUCER, performance_id.to_string(), &changed, now)).await?;
         }
@@ -211,8 +221,27 @@ impl Sales {
             }),
             tiers,
             pricing_rules,
+            prices: resolved_prices(prices, map, context.hall_type, performance.starts_at),
         })
     }
+}
+
+/// The prices booking charges, resolved here where the pricing rules live.
+pub(crate) fn resolved_prices(
+    prices: &PriceList,
+    map: &SeatMap,
+    hall_type: crate::domain::pricing::HallType,
+    starts_at: DateTime<Utc>,
+) -> Vec<wire::GradePrice> {
+    prices
+        .resolve(&map.grades(), hall_type, starts_at)
+        .into_iter()
+        .map(|(grade_code, audience, price)| wire::GradePrice {
+            grade_code,
+            audience: audience.map(convert::audience_to_wire).unwrap_or_default().into(),
+            price: Some(convert::money_to_wire(price)),
+        })
+        .collect()
 }
 
 pub(crate) fn tiers_to_wire(

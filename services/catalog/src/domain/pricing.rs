@@ -170,6 +170,35 @@ impl PriceList {
         }
     }
 
+    /// Every price a ticket of one performance can have: per grade for tiers (any audience), per
+    /// grade and audience for cinema rules (the performance's band applied). What booking charges.
+    pub fn resolve(
+        &self,
+        grades: &std::collections::HashSet<&str>,
+        hall_type: HallType,
+        starts_at: DateTime<Utc>,
+    ) -> Vec<(String, Option<Audience>, Money)> {
+        let mut resolved = Vec::new();
+        match self {
+            PriceList::Tiers(tiers) => {
+                resolved.extend(tiers.prices.iter().map(|(grade, price)| (grade.clone(), None, *price)));
+            }
+            PriceList::Cinema(_) => {
+                let mut grades: Vec<&str> = grades.iter().copied().collect();
+                grades.sort_unstable();
+                for grade in grades {
+                    for audience in [Audience::Adult, Audience::Youth, Audience::Senior, Audience::Disabled] {
+                        // An audience without a rule is simply not offered.
+                        if let Ok(quote) = self.quote(&PriceQuery { grade, audience, hall_type, starts_at }) {
+                            resolved.push((grade.to_owned(), Some(audience), quote.price));
+                        }
+                    }
+                }
+            }
+        }
+        resolved
+    }
+
     /// One currency, no negative prices.
     pub fn validate(&self) -> Result<(), PricingError> {
         let prices: Vec<(String, Money)> = match self {
@@ -241,6 +270,24 @@ mod tests {
 
     fn query(grade: &str, audience: Audience, hall_type: HallType, starts_at: DateTime<Utc>) -> PriceQuery<'_> {
         PriceQuery { grade, audience, hall_type, starts_at }
+    }
+
+    #[test]
+    fn resolving_a_cinema_show_lists_each_grade_for_each_priced_audience() {
+        // 09:30 in Seoul: the morning band.
+        let starts_at = chrono_tz::Asia::Seoul.with_ymd_and_hms(2026, 12, 1, 9, 30, 0).unwrap().with_timezone(&Utc);
+        let grades = ["STD", "COUPLE"].into_iter().collect();
+        let resolved = cinema(chrono_tz::Asia::Seoul).resolve(&grades, HallType::TwoD, starts_at);
+        let prices: Vec<_> = resolved.iter().map(|(g, a, m)| (g.as_str(), *a, m.minor)).collect();
+        assert_eq!(
+            prices,
+            [
+                ("COUPLE", Some(Audience::Adult), 11_000),
+                ("COUPLE", Some(Audience::Youth), 9_000),
+                ("STD", Some(Audience::Adult), 9_000),
+                ("STD", Some(Audience::Youth), 7_000),
+            ]
+        );
     }
 
     #[test]

@@ -194,6 +194,14 @@ async fn publishing_names_every_gap_then_announces_what_booking_needs() -> anyho
     let prices: Vec<_> =
         announced.tiers.iter().map(|t| (t.grade_code.as_str(), t.price.as_ref().map(|p| p.minor))).collect();
     assert_eq!(prices, [("R", Some(165_000)), ("VIP", Some(198_000))]);
+    // What booking charges, resolved: tiers price every audience alike.
+    let resolved: Vec<_> = announced
+        .prices
+        .iter()
+        .map(|p| (p.grade_code.as_str(), p.audience(), p.price.as_ref().map(|m| m.minor)))
+        .collect();
+    let any = floodgate_proto::types::v1::Audience::Unspecified;
+    assert_eq!(resolved, [("R", any, Some(165_000)), ("VIP", any, Some(198_000))]);
     let performance = announced.performance.expect("performance");
     assert_eq!(performance.sale_config.expect("sale config").per_buyer_limit, 4);
     assert_eq!(performance.seat_map_version, 1);
