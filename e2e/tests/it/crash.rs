@@ -29,9 +29,10 @@ async fn a_producer_killed_mid_relay_restarts_and_every_event_arrives_once() -> 
     // A burst of committed events, as a busy catalog would write them.
     let outbox = Outbox::new(&bus, Stream::Catalog);
     let mut tx = catalog_db.pool.begin().await?;
+    let performances: Vec<String> = (0..11).map(|_| uuid::Uuid::now_v7().to_string()).collect();
     for n in 0..EVENTS {
         let payload = PerformanceCancelled {
-            performance_id: format!("perf-{}", n % 11),
+            performance_id: performances[n as usize % performances.len()].clone(),
             reason: n.to_string(),
             cancelled_at: None,
         };

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use floodgate_eventbus::{BusConfig, Event, Stream, outbox::Outbox};
-use floodgate_proto::catalog::v1::{Performance, PerformancePublished};
+use floodgate_proto::catalog::v1::{Performance, PerformancePublished, SeatMap, Section, SectionKind};
 use floodgate_testkit::eventually;
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
 
@@ -70,8 +70,23 @@ async fn five_services_start_serve_health_pass_an_event_and_stop_cleanly() -> an
         replication: 1,
     };
     let performance_id = uuid::Uuid::now_v7().to_string();
+    let starts_at = Utc::now() + chrono::Duration::days(7);
     let published = PerformancePublished {
-        performance: Some(Performance { performance_id: performance_id.clone(), ..Default::default() }),
+        performance: Some(Performance {
+            performance_id: performance_id.clone(),
+            starts_at: Some(prost_types::Timestamp { seconds: starts_at.timestamp(), nanos: 0 }),
+            ..Default::default()
+        }),
+        seat_map: Some(SeatMap {
+            sections: vec![Section {
+                section_id: "FLOOR".into(),
+                kind: SectionKind::GeneralAdmission.into(),
+                capacity: 100,
+                grade_code: "GA".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }),
         ..Default::default()
     };
     let event = Event::new("catalog", performance_id, &published, Utc::now());

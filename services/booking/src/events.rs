@@ -50,8 +50,9 @@ impl EventHandler for BookingEvents {
         } else if event.is::<catalog::PerformanceCancelled>() {
             let cancelled = event.payload::<catalog::PerformanceCancelled>()?;
             let id = performance_id(Some(&cancelled.performance_id))?;
-            inventory::cancel(tx, id, now).await?;
-            inventories.store().close(id).await.map_err(retry)?;
+            if inventory::cancel(tx, id, now).await? {
+                inventories.store().close(id).await.map_err(retry)?;
+            }
             inventories.forget(id);
             Ok(None)
         } else if event.is::<payment::PaymentApproved>() {

@@ -273,13 +273,14 @@ pub async fn change_prices(
     Ok(changed.rows_affected() == 1)
 }
 
-pub async fn cancel(tx: &mut PgConnection, id: Uuid, at: DateTime<Utc>) -> Result<(), BookingError> {
-    sqlx::query("UPDATE performances SET cancelled_at = $2 WHERE id = $1 AND cancelled_at IS NULL")
+/// Stops the sale; `false` for a performance booking never had (nothing to stop).
+pub async fn cancel(tx: &mut PgConnection, id: Uuid, at: DateTime<Utc>) -> Result<bool, BookingError> {
+    let cancelled = sqlx::query("UPDATE performances SET cancelled_at = $2 WHERE id = $1 AND cancelled_at IS NULL")
         .bind(id)
         .bind(at)
         .execute(tx)
         .await?;
-    Ok(())
+    Ok(cancelled.rows_affected() == 1)
 }
 
 fn ms(value: u64) -> i64 {
