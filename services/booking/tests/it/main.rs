@@ -1,5 +1,6 @@
 //! Booking integration tests on real PostgreSQL and Redis (one database and key prefix per test).
 
+mod api;
 mod holds;
 mod orders;
 mod support;
