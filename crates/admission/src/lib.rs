@@ -168,6 +168,13 @@ impl Verifier {
     /// The claims of `token` if it is genuine, current, and for this sale and buyer.
     pub fn verify(&self, token: &str, sale_id: &str, buyer_id: &str, now: DateTime<Utc>) -> Result<Claims, TokenError> {
         let claims = self.verify_signature(token)?;
+        self.check(&claims, sale_id, buyer_id, now)?;
+        Ok(claims)
+    }
+
+    /// Whether genuine `claims` (from [`Self::verify_signature`], perhaps remembered) are current
+    /// and for this sale and buyer.
+    pub fn check(&self, claims: &Claims, sale_id: &str, buyer_id: &str, now: DateTime<Utc>) -> Result<(), TokenError> {
         if now > claims.expires_at + self.leeway {
             return Err(TokenError::Expired { expired_at: claims.expires_at });
         }
@@ -180,7 +187,7 @@ impl Verifier {
         if claims.buyer_id != buyer_id {
             return Err(TokenError::WrongBuyer);
         }
-        Ok(claims)
+        Ok(())
     }
 
     /// The claims of a genuine token, without checking time, sale or buyer.

@@ -45,7 +45,7 @@ use uuid::Uuid;
 const SECTIONS: usize = 20;
 const ROWS: usize = 50;
 const SEATS: usize = 50;
-const CLIENTS: usize = 128;
+const CLIENTS: usize = 64;
 const CHANNELS: usize = 4;
 const BUYERS: usize = 20_000;
 

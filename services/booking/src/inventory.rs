@@ -51,6 +51,8 @@ pub struct Performance {
     pub sale_opens_at: Option<DateTime<Utc>>,
     pub sale_closes_at: Option<DateTime<Utc>>,
     pub cancelled: bool,
+    /// What changes when the catalog changes the performance: (catalog version, cancelled).
+    pub revision: (i64, bool),
 }
 
 impl Performance {
@@ -82,24 +84,42 @@ pub struct Inventories {
     pool: PgPool,
     store: HoldStore,
     cache: Arc<Mutex<HashMap<Uuid, (Instant, Arc<Performance>)>>>,
+    /// One load or revision check at a time.
+    reload: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Inventories {
     pub fn new(pool: PgPool, store: HoldStore) -> Self {
-        Self { pool, store, cache: Arc::default() }
+        Self { pool, store, cache: Arc::default(), reload: Arc::default() }
     }
 
     pub fn store(&self) -> &HoldStore {
         &self.store
     }
 
-    /// The performance, from this process's copy if fresh.
+    /// The performance, from this process's copy. A stale copy is checked against its stored
+    /// revision by one caller while the others keep using it; a missing one is loaded once, not
+    /// by every request that arrives at the same moment (a stadium map takes a while to decode).
     pub async fn get(&self, id: Uuid) -> Result<Arc<Performance>, BookingError> {
-        if let Some((at, performance)) = self.cache.lock().map_err(poisoned)?.get(&id)
-            && at.elapsed() < FRESH_FOR
-        {
-            return Ok(performance.clone());
-        }
+        let cached = self.cache.lock().map_err(poisoned)?.get(&id).cloned();
+        let _gate = match cached {
+            Some((at, performance)) if at.elapsed() < FRESH_FOR => return Ok(performance),
+            Some((_, performance)) => {
+                let Ok(gate) = self.reload.try_lock() else { return Ok(performance) };
+                if revision(&self.pool, id).await? == performance.revision {
+                    self.cache.lock().map_err(poisoned)?.insert(id, (Instant::now(), performance.clone()));
+                    return Ok(performance);
+                }
+                gate
+            }
+            None => {
+                let gate = self.reload.lock().await;
+                if let Some((_, performance)) = self.cache.lock().map_err(poisoned)?.get(&id) {
+                    return Ok(performance.clone());
+                }
+                gate
+            }
+        };
         let performance = Arc::new(load(&mut *self.pool.acquire().await?, id).await?);
         self.cache.lock().map_err(poisoned)?.insert(id, (Instant::now(), performance.clone()));
         Ok(performance)
@@ -313,10 +333,20 @@ fn stored_prices(prices: &[catalog::GradePrice]) -> Result<Vec<StoredPrice>, Boo
         .collect()
 }
 
+async fn revision(pool: &PgPool, id: Uuid) -> Result<(i64, bool), BookingError> {
+    let (version, cancelled): (i64, bool) =
+        sqlx::query_as("SELECT catalog_version, cancelled_at IS NOT NULL FROM performances WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+            .ok_or(BookingError::NotFound("performance"))?;
+    Ok((version, cancelled))
+}
+
 async fn load(conn: &mut PgConnection, id: Uuid) -> Result<Performance, BookingError> {
     let row = sqlx::query(
         "SELECT starts_at, seat_map, prices, per_buyer_limit, hold_ttl_ms, payment_window_ms, fee_ladder,
-                sale_opens_at, sale_closes_at, cancelled_at
+                sale_opens_at, sale_closes_at, cancelled_at, catalog_version
          FROM performances WHERE id = $1",
     )
     .bind(id)
@@ -354,5 +384,6 @@ async fn load(conn: &mut PgConnection, id: Uuid) -> Result<Performance, BookingE
         sale_opens_at: row.get("sale_opens_at"),
         sale_closes_at: row.get("sale_closes_at"),
         cancelled: row.get::<Option<DateTime<Utc>>, _>("cancelled_at").is_some(),
+        revision: (row.get("catalog_version"), row.get::<Option<DateTime<Utc>>, _>("cancelled_at").is_some()),
     })
 }

@@ -29,7 +29,8 @@ async fn holds_answer_with_precise_statuses_and_codes() -> anyhow::Result<()> {
 
     let no_buyer = api.hold_seats(Request::new(request(None, &["A-1-1"], b.token(&alice)))).await.unwrap_err();
     assert_eq!((no_buyer.code(), code(&no_buyer)), (Code::InvalidArgument, "INVALID_ARGUMENT"));
-    let no_token = api.hold_seats(Request::new(request(as_alice.clone(), &["A-1-1"], String::new()))).await.unwrap_err();
+    let no_token =
+        api.hold_seats(Request::new(request(as_alice.clone(), &["A-1-1"], String::new()))).await.unwrap_err();
     assert_eq!((no_token.code(), code(&no_token)), (Code::PermissionDenied, "ADMISSION_REQUIRED"));
 
     let hold = api.hold_seats(Request::new(request(as_alice.clone(), &["A-1-1"], b.token(&alice)))).await?.into_inner();
@@ -38,7 +39,8 @@ async fn holds_answer_with_precise_statuses_and_codes() -> anyhow::Result<()> {
 
     let bob = member("bob");
     let as_bob = Some(types::Buyer { kind: Some(types::buyer::Kind::UserId("bob".into())) });
-    let taken = api.hold_seats(Request::new(request(as_bob.clone(), &["A-1-1", "A-1-2"], b.token(&bob)))).await.unwrap_err();
+    let taken =
+        api.hold_seats(Request::new(request(as_bob.clone(), &["A-1-1", "A-1-2"], b.token(&bob)))).await.unwrap_err();
     assert_eq!((taken.code(), code(&taken)), (Code::FailedPrecondition, "SEAT_TAKEN"));
     assert_eq!(taken.metadata().get("floodgate-taken-seats").and_then(|v| v.to_str().ok()), Some("A-1-1"));
 
