@@ -84,6 +84,16 @@ impl BookingService for BookingApi {
             .filter(|s| r.section_ids.is_empty() || r.section_ids.contains(&s.id))
             .map(|section| {
                 let counts = view.counts.get(&section.id).copied().unwrap_or_default();
+                let mut bitmap = Vec::new();
+                if let crate::domain::layout::SectionKind::Reserved { rows } = &section.kind {
+                    let seats: Vec<_> = rows.iter().flatten().collect();
+                    bitmap = vec![0u8; seats.len().div_ceil(8)];
+                    for (i, seat) in seats.iter().enumerate() {
+                        if !seat.blocked && !view.taken.contains_key(&seat.id) {
+                            bitmap[i / 8] |= 1 << (i % 8);
+                        }
+                    }
+                }
                 let seats = match &section.kind {
                     crate::domain::layout::SectionKind::Reserved { rows } => rows
                         .iter()
@@ -110,6 +120,7 @@ impl BookingService for BookingApi {
                     sparse: true,
                     capacity: counts.capacity,
                     available: counts.available(),
+                    available_bitmap: bitmap,
                 }
             })
             .collect();

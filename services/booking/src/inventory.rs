@@ -79,11 +79,14 @@ struct StoredFeeStep {
     fixed_minor: i64,
 }
 
+/// A decoded performance and when it was loaded or last found current.
+type Cached = (Instant, Arc<Performance>);
+
 #[derive(Debug, Clone)]
 pub struct Inventories {
     pool: PgPool,
     store: HoldStore,
-    cache: Arc<Mutex<HashMap<Uuid, (Instant, Arc<Performance>)>>>,
+    cache: Arc<Mutex<HashMap<Uuid, Cached>>>,
     /// One load or revision check at a time.
     reload: Arc<tokio::sync::Mutex<()>>,
 }

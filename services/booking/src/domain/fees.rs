@@ -32,7 +32,7 @@ pub fn fee(ladder: &[FeeStep], price: Money, starts_at: DateTime<Utc>, now: Date
     }
     let days = u32::try_from((starts_at - now).num_days()).unwrap_or(u32::MAX);
     let mut steps: Vec<&FeeStep> = ladder.iter().collect();
-    steps.sort_by(|a, b| b.days_before.cmp(&a.days_before));
+    steps.sort_by_key(|s| std::cmp::Reverse(s.days_before));
     let Some(step) = steps.iter().find(|s| days >= s.days_before) else {
         return match steps.last() {
             Some(last) => Err(FeeError::Closed { min_days: last.days_before }),

@@ -65,6 +65,8 @@ async fn holds_answer_with_precise_statuses_and_codes() -> anyhow::Result<()> {
     let a = &availability.sections[0];
     assert_eq!((a.capacity, a.available), (30, 29));
     assert_eq!(a.seats, [wire::SeatStatus { seat_id: "A-1-1".into(), state: wire::SeatState::Held.into() }]);
+    // 30 seats in 4 bytes; the first (A-1-1) is held, every other one free.
+    assert_eq!(a.available_bitmap, [0b1111_1110, 0xff, 0xff, 0b0011_1111]);
     let b_section = &availability.sections[1];
     assert_eq!(b_section.capacity, 11, "the blocked seat is not for sale");
     assert_eq!(b_section.seats[0].state(), wire::SeatState::Blocked);

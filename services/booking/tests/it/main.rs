@@ -3,5 +3,6 @@
 mod api;
 mod holds;
 mod orders;
+mod relay;
 mod support;
 mod tickets;
