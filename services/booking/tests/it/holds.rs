@@ -104,10 +104,10 @@ async fn expired_holds_free_their_seats_and_the_sweeper_returns_the_rest() -> an
     // Bob's hold script ended the expired hold on its way (before the sweeper got there).
     assert_eq!(kinds, ["held", "expired", "held"]);
     b.holds.hold(b.performance, &alice, b.wanted(&alice, &["A-1-6", "A-1-7", "A-1-8"], &[]), now()).await?;
-    // I5: available + held + sold = capacity, per section.
-    for counts in b.holds.view(b.performance).await?.counts.values() {
-        assert_eq!(counts.available() + counts.held + counts.sold, counts.capacity);
-    }
+    // I5: the counters follow the seats — bob's one and alice's three held, the floor all free.
+    let counts = b.holds.view(b.performance).await?.counts;
+    assert_eq!((counts["A"].held, counts["A"].available()), (4, 26));
+    assert_eq!((counts["FLOOR"].held, counts["FLOOR"].available()), (0, 50));
     Ok(())
 }
 
@@ -174,5 +174,22 @@ async fn a_redis_that_lost_everything_is_reseeded_from_postgres() -> anyhow::Res
     let alice = member("alice");
     let hold = b.holds.hold(b.performance, &alice, b.wanted(&alice, &["A-3-3"], &[]), now()).await?;
     assert!(hold.fence > 1_000_000, "fencing restarts from the clock, not from zero: {}", hold.fence);
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_same_idempotency_key_returns_the_same_hold() -> anyhow::Result<()> {
+    let b = Booking::new(Rules::default()).await?;
+    let alice = member("alice");
+    let mut wanted = b.wanted(&alice, &["A-3-9"], &[]);
+    wanted.idempotency_key = "tap-1".into();
+    let first = b.holds.hold(b.performance, &alice, wanted.clone(), now()).await?;
+    let again = b.holds.hold(b.performance, &alice, wanted.clone(), now()).await?;
+    assert_eq!((again.hold_id, again.fence), (first.hold_id, first.fence));
+    // Another buyer's identical key is theirs alone.
+    let bob = member("bob");
+    let mut theirs = b.wanted(&bob, &["A-3-10"], &[]);
+    theirs.idempotency_key = "tap-1".into();
+    assert_ne!(b.holds.hold(b.performance, &bob, theirs, now()).await?.hold_id, first.hold_id);
     Ok(())
 }
