@@ -36,8 +36,8 @@ impl EventHandler for BookingEvents {
             let id = performance_id(Some(&changed.performance_id))?;
             let sale = changed.sale_config.unwrap_or_default();
             if inventory::change_sale(tx, id, &sale, changed.version).await? {
-                let ttl = crate::convert::duration_ms(sale.hold_ttl.as_ref()).unwrap_or(10 * 60 * 1000);
-                inventories.store().set_rules(id, sale.per_buyer_limit, ttl).await.map_err(retry)?;
+                let rules = inventory::SaleRules::from_wire(&sale);
+                inventories.store().set_rules(id, rules.per_buyer_limit, rules.hold_ttl_ms).await.map_err(retry)?;
                 inventories.forget(id);
             }
             Ok(None)

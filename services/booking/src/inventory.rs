@@ -215,7 +215,7 @@ pub async fn record(tx: &mut PgConnection, published: &catalog::PerformancePubli
         .ok_or_else(|| BookingError::invalid("performance.starts_at", "is required"))?;
     let prices = stored_prices(&published.prices)?;
     let sale = wire.sale_config.clone().unwrap_or_default();
-    let inserted = sqlx::query(
+    let insert = sqlx::query(
         "INSERT INTO performances (id, starts_at, seat_map, prices, per_buyer_limit, hold_ttl_ms, payment_window_ms,
                                    fee_ladder, sale_opens_at, sale_closes_at, catalog_version)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
@@ -224,18 +224,9 @@ pub async fn record(tx: &mut PgConnection, published: &catalog::PerformancePubli
     .bind(id)
     .bind(starts_at)
     .bind(map.encode_to_vec())
-    .bind(sqlx::types::Json(&prices))
-    .bind(i32::try_from(sale.per_buyer_limit).unwrap_or(i32::MAX))
-    .bind(ms(convert::duration_ms(sale.hold_ttl.as_ref()).unwrap_or(DEFAULT_HOLD_TTL_MS)))
-    .bind(ms(convert::duration_ms(sale.payment_deadline.as_ref()).unwrap_or(DEFAULT_PAYMENT_WINDOW_MS)))
-    .bind(sqlx::types::Json(fee_ladder(&sale.fee_ladder)))
-    .bind(convert::from_timestamp(sale.sale_opens_at.as_ref()))
-    .bind(convert::from_timestamp(sale.sale_closes_at.as_ref()))
-    .bind(wire.version)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected()
-        == 1;
+    .bind(sqlx::types::Json(&prices));
+    let inserted =
+        SaleRules::from_wire(&sale).bind(insert).bind(wire.version).execute(&mut *tx).await?.rows_affected() == 1;
     if inserted {
         for section in layout.sections() {
             if let SectionKind::GeneralAdmission { capacity } = section.kind {
@@ -258,21 +249,13 @@ pub async fn change_sale(
     sale: &catalog::SaleConfig,
     version: i64,
 ) -> Result<bool, BookingError> {
-    let changed = sqlx::query(
+    let update = sqlx::query(
         "UPDATE performances SET per_buyer_limit = $2, hold_ttl_ms = $3, payment_window_ms = $4, fee_ladder = $5,
                 sale_opens_at = $6, sale_closes_at = $7, catalog_version = $8
          WHERE id = $1 AND catalog_version < $8",
     )
-    .bind(id)
-    .bind(i32::try_from(sale.per_buyer_limit).unwrap_or(i32::MAX))
-    .bind(ms(convert::duration_ms(sale.hold_ttl.as_ref()).unwrap_or(DEFAULT_HOLD_TTL_MS)))
-    .bind(ms(convert::duration_ms(sale.payment_deadline.as_ref()).unwrap_or(DEFAULT_PAYMENT_WINDOW_MS)))
-    .bind(sqlx::types::Json(fee_ladder(&sale.fee_ladder)))
-    .bind(convert::from_timestamp(sale.sale_opens_at.as_ref()))
-    .bind(convert::from_timestamp(sale.sale_closes_at.as_ref()))
-    .bind(version)
-    .execute(tx)
-    .await?;
+    .bind(id);
+    let changed = SaleRules::from_wire(sale).bind(update).bind(version).execute(tx).await?;
     Ok(changed.rows_affected() == 1)
 }
 
@@ -306,8 +289,43 @@ pub async fn cancel(tx: &mut PgConnection, id: Uuid, at: DateTime<Utc>) -> Resul
     Ok(cancelled.rows_affected() == 1)
 }
 
-fn ms(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
+/// A sale configuration's rules as booking stores them (defaults filled in).
+#[derive(Debug)]
+pub struct SaleRules {
+    pub per_buyer_limit: u32,
+    pub hold_ttl_ms: u64,
+    pub payment_window_ms: u64,
+    fee_ladder: Vec<StoredFeeStep>,
+    opens_at: Option<DateTime<Utc>>,
+    closes_at: Option<DateTime<Utc>>,
+}
+
+type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
+
+impl SaleRules {
+    pub fn from_wire(sale: &catalog::SaleConfig) -> Self {
+        Self {
+            per_buyer_limit: sale.per_buyer_limit,
+            hold_ttl_ms: convert::duration_ms(sale.hold_ttl.as_ref()).unwrap_or(DEFAULT_HOLD_TTL_MS),
+            payment_window_ms: convert::duration_ms(sale.payment_deadline.as_ref())
+                .unwrap_or(DEFAULT_PAYMENT_WINDOW_MS),
+            fee_ladder: fee_ladder(&sale.fee_ladder),
+            opens_at: convert::from_timestamp(sale.sale_opens_at.as_ref()),
+            closes_at: convert::from_timestamp(sale.sale_closes_at.as_ref()),
+        }
+    }
+
+    /// Binds the six rule columns, in table order, as the query's next parameters.
+    fn bind(self, query: PgQuery<'_>) -> PgQuery<'_> {
+        let ms = |value: u64| i64::try_from(value).unwrap_or(i64::MAX);
+        query
+            .bind(i32::try_from(self.per_buyer_limit).unwrap_or(i32::MAX))
+            .bind(ms(self.hold_ttl_ms))
+            .bind(ms(self.payment_window_ms))
+            .bind(sqlx::types::Json(self.fee_ladder))
+            .bind(self.opens_at)
+            .bind(self.closes_at)
+    }
 }
 
 fn fee_ladder(steps: &[catalog::CancellationFeeStep]) -> Vec<StoredFeeStep> {

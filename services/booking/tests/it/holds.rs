@@ -193,3 +193,28 @@ async fn the_same_idempotency_key_returns_the_same_hold() -> anyhow::Result<()> 
     assert_ne!(b.holds.hold(b.performance, &bob, theirs, now()).await?.hold_id, first.hold_id);
     Ok(())
 }
+
+#[tokio::test]
+async fn a_changed_sale_config_applies_to_new_holds_and_a_cancelled_show_takes_none() -> anyhow::Result<()> {
+    use floodgate_proto::catalog::v1 as catalog;
+    let b = Booking::new(Rules::default()).await?;
+    let mut sale = crate::support::published(b.performance, Rules::default()).performance.unwrap().sale_config.unwrap();
+    sale.per_buyer_limit = 1;
+    let changed =
+        catalog::SaleConfigChanged { performance_id: b.performance.to_string(), sale_config: Some(sale), version: 2 };
+    b.deliver(&floodgate_eventbus::Event::new("catalog", b.performance.to_string(), &changed, now())).await?;
+    let alice = member("alice");
+    let over = b.holds.hold(b.performance, &alice, b.wanted(&alice, &["A-1-1", "A-1-2"], &[]), now()).await;
+    assert!(matches!(over, Err(BookingError::Store(StoreError::Limit { limit: 1, .. }))), "{over:?}");
+
+    let cancelled = catalog::PerformanceCancelled {
+        performance_id: b.performance.to_string(),
+        reason: "storm".into(),
+        cancelled_at: None,
+    };
+    b.deliver(&floodgate_eventbus::Event::new("catalog", b.performance.to_string(), &cancelled, now())).await?;
+    b.holds.inventories().forget(b.performance);
+    let refused = b.holds.hold(b.performance, &alice, b.wanted(&alice, &["A-1-1"], &[]), now()).await;
+    assert!(matches!(refused, Err(BookingError::SaleNotOpen)), "{refused:?}");
+    Ok(())
+}
