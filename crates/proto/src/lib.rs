@@ -50,6 +50,17 @@ pub trait EventPayload: prost::Message + Default {
     const EVENT_TYPE: &'static str;
 }
 
+impl types::v1::Buyer {
+    /// The buyer's identity across services — the waiting room's buyer, the admission token's
+    /// subject, the key of per-buyer limits: `user:<user_id>` or `guest:<guest_id>`.
+    pub fn key(&self) -> Option<String> {
+        match self.kind.as_ref()? {
+            types::v1::buyer::Kind::UserId(id) => Some(format!("user:{id}")),
+            types::v1::buyer::Kind::Guest(guest) => Some(format!("guest:{}", guest.guest_id)),
+        }
+    }
+}
+
 macro_rules! event_payloads {
     ($($package:literal => $module:ident { $($name:ident),* $(,)? })*) => {
         $($(
@@ -102,5 +113,19 @@ mod tests {
         ] {
             assert!(names.contains(event_type), "{event_type} missing from descriptors");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::types::v1::{Buyer, GuestIdentity, buyer::Kind};
+
+    #[test]
+    fn buyers_are_keyed_by_kind_and_id() {
+        let member = Buyer { kind: Some(Kind::UserId("42".into())) };
+        let guest = Buyer { kind: Some(Kind::Guest(GuestIdentity { guest_id: "g7".into(), ..Default::default() })) };
+        assert_eq!(member.key().as_deref(), Some("user:42"));
+        assert_eq!(guest.key().as_deref(), Some("guest:g7"));
+        assert_eq!(Buyer::default().key(), None);
     }
 }

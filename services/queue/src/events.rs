@@ -55,10 +55,8 @@ impl Application for QueueEvents {
         } else if event.is::<booking::OrderPlaced>() {
             // The shopper is done: free the slot at once instead of at the admission's expiry.
             let placed: booking::OrderPlaced = event.payload()?;
-            let buyer = placed.buyer.and_then(|b| b.kind).map(|kind| match kind {
-                floodgate_proto::types::v1::buyer::Kind::UserId(id) => id,
-                floodgate_proto::types::v1::buyer::Kind::Guest(guest) => guest.guest_id,
-            });
+            // Buyers join the room under their buyer key (what their admission token names).
+            let buyer = placed.buyer.and_then(|b| b.key());
             if let Some(buyer) = buyer
                 && let Some(entry) = self.store.entry_of(&placed.performance_id, &buyer).await.map_err(retry)?
             {
