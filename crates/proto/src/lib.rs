@@ -114,14 +114,10 @@ mod tests {
             assert!(names.contains(event_type), "{event_type} missing from descriptors");
         }
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::types::v1::{Buyer, GuestIdentity, buyer::Kind};
 
     #[test]
     fn buyers_are_keyed_by_kind_and_id() {
+        use types::v1::{Buyer, GuestIdentity, buyer::Kind};
         let member = Buyer { kind: Some(Kind::UserId("42".into())) };
         let guest = Buyer { kind: Some(Kind::Guest(GuestIdentity { guest_id: "g7".into(), ..Default::default() })) };
         assert_eq!(member.key().as_deref(), Some("user:42"));
