@@ -16,6 +16,9 @@ pub const RETENTION: Duration = Duration::hours(24);
 const ABANDONED_AFTER: Duration = Duration::seconds(60);
 const MAX_KEY_LEN: usize = 255;
 
+/// A key's row: fingerprint, stored reply, stored failure (code, message), claim time.
+type StoredKey = (Vec<u8>, Option<Vec<u8>>, Option<String>, Option<String>, Option<DateTime<Utc>>);
+
 /// Who asked for what with which key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Key<'a> {
@@ -64,13 +67,7 @@ pub async fn claim(
         tx.commit().await?;
         return Ok(Claim::Fresh);
     }
-    let (stored, response, error_code, error_message, locked_at): (
-        Vec<u8>,
-        Option<Vec<u8>>,
-        Option<String>,
-        Option<String>,
-        Option<DateTime<Utc>>,
-    ) = sqlx::query_as(
+    let (stored, response, error_code, error_message, locked_at): StoredKey = sqlx::query_as(
         "SELECT fingerprint, response, error_code, error_message, locked_at FROM idempotency_keys
          WHERE scope = $1 AND operation = $2 AND key = $3 FOR UPDATE",
     )

@@ -16,7 +16,7 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::{
-    domain::payment::{self, PaymentEvent, PaymentStatus},
+    domain::payment::{self, IllegalTransition, PaymentEvent, PaymentStatus},
     error::PaymentError,
     provider::{Capture, PaymentProvider, ProviderError, ReadyRequest, TransactionState},
 };
@@ -173,7 +173,7 @@ impl Payments {
             return Ok(payment);
         }
         if payment.status != PaymentStatus::Ready {
-            return Err(PaymentStatus::next(payment.status, PaymentEvent::Captured).unwrap_err().into());
+            return Err(IllegalTransition { from: payment.status, event: PaymentEvent::Captured }.into());
         }
         if payment.tid.as_deref() != Some(tid) {
             return Err(PaymentError::invalid("provider_tid", "is not this payment's transaction"));
@@ -374,6 +374,13 @@ impl Payments {
         reason: &str,
         source: &str,
     ) -> Result<(), PaymentError> {
+        let known: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM refunds WHERE source = $1)")
+            .bind(source)
+            .fetch_one(&mut *tx)
+            .await?;
+        if known {
+            return Ok(()); // Asked before (a redelivered event, a retried request).
+        }
         let reserved: i64 =
             sqlx::query_scalar("SELECT coalesce(sum(amount_minor), 0)::bigint FROM refunds WHERE payment_id = $1")
                 .bind(payment.id)
@@ -411,7 +418,7 @@ impl Payments {
         let mut tx = self.pool.begin().await?;
         let payment = self.locked(&mut tx, payment_id, None).await?;
         if !payment.status.is_captured() {
-            return Err(PaymentStatus::next(payment.status, PaymentEvent::Refund { rest: false }).unwrap_err().into());
+            return Err(IllegalTransition { from: payment.status, event: PaymentEvent::Refund { rest: false } }.into());
         }
         self.reserve_refund(&mut tx, &payment, Some(amount), reason, source).await?;
         tx.commit().await?;
