@@ -86,6 +86,9 @@ fn common_env(
     if service == "queue" {
         env.push(("FLOODGATE_ADMISSION_KEY", "07".repeat(32)));
     }
+    if service == "payment" {
+        env.push(("FLOODGATE_WEBHOOK_SECRET", "0b".repeat(32)));
+    }
     if service == "booking" {
         let public = floodgate_admission::AdmissionKey::from_secret("k1", &[7; 32]).map(|k| k.public().to_bytes());
         let hex: String = public.unwrap_or_default().iter().map(|b| format!("{b:02x}")).collect();
