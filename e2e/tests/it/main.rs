@@ -4,4 +4,5 @@
 mod consistency;
 mod crash;
 mod platform;
+mod purchase;
 mod smoke;
