@@ -6,6 +6,7 @@
 //! its error envelope and limits, gRPC channels to every upstream, health and shutdown.
 
 pub mod config;
+pub mod domain;
 mod error;
 mod http_api;
 mod upstream;
