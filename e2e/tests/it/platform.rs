@@ -56,6 +56,9 @@ impl Platform {
             let grpc = processes[upstream].listening.grpc;
             env.push((upstream_var(upstream), format!("http://{grpc}")));
         }
+        env.push(("FLOODGATE_JWT_SIGNING_KEY", "0c".repeat(32)));
+        env.push(("FLOODGATE_VERIFICATION_SECRET", "0d".repeat(32)));
+        env.push(("FLOODGATE_DEV_MODE", "true".into()));
         let gateway = ServiceProcess::start("floodgate-gateway", &env, START_DEADLINE).await?;
         let gateway_http = format!("http://{}", gateway.extra("http")?);
         processes.insert("gateway", gateway);

@@ -1,9 +1,10 @@
 //! The gateway's configuration: flags or `FLOODGATE_*` environment variables.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, time::Duration};
 
 use floodgate_eventbus::BusArgs;
-use floodgate_runtime::config::{DatabaseArgs, RedisArgs, ServerArgs};
+use floodgate_runtime::config::{DatabaseArgs, RedisArgs, SecretHex, ServerArgs, parse_duration};
+use secrecy::SecretString;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct Config {
@@ -20,6 +21,33 @@ pub struct Config {
     pub redis: RedisArgs,
     #[command(flatten)]
     pub bus: BusArgs,
+    #[command(flatten)]
+    pub auth: AuthArgs,
+}
+
+/// Access tokens, refresh tokens, verification codes.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AuthArgs {
+    /// The Ed25519 key access tokens are signed with: 32 bytes as 64 hex digits.
+    #[arg(long, env = "FLOODGATE_JWT_SIGNING_KEY", value_parser = SecretHex { bytes: 32 })]
+    pub jwt_signing_key: SecretString,
+    /// Its key id (`kid`), for rotation.
+    #[arg(long, env = "FLOODGATE_JWT_KEY_ID", default_value = "g1")]
+    pub jwt_key_id: String,
+    #[arg(long, env = "FLOODGATE_JWT_ISSUER", default_value = "floodgate")]
+    pub jwt_issuer: String,
+    #[arg(long, env = "FLOODGATE_JWT_AUDIENCE", default_value = "floodgate-api")]
+    pub jwt_audience: String,
+    #[arg(long, env = "FLOODGATE_ACCESS_TOKEN_TTL", default_value = "15m", value_parser = parse_duration)]
+    pub access_ttl: Duration,
+    #[arg(long, env = "FLOODGATE_REFRESH_TOKEN_TTL", default_value = "720h", value_parser = parse_duration)]
+    pub refresh_ttl: Duration,
+    /// Keys verification-code digests and guest ids: 32 bytes as 64 hex digits.
+    #[arg(long, env = "FLOODGATE_VERIFICATION_SECRET", value_parser = SecretHex { bytes: 32 })]
+    pub verification_secret: SecretString,
+    /// Development mode: messages readable at `GET /v1/dev/messages`, cookies without `Secure`.
+    #[arg(long, env = "FLOODGATE_DEV_MODE", default_value_t = false)]
+    pub dev_mode: bool,
 }
 
 /// Where the other services' gRPC servers are.

@@ -21,12 +21,28 @@ pub enum ApiError {
     Timeout,
     #[error("{service} is unavailable")]
     UpstreamUnavailable { service: &'static str },
+    #[error("some fields are not valid")]
+    InvalidFields { fields: Vec<(String, String)> },
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
+    #[error("{message}")]
+    Unauthorized { code: &'static str, message: String },
+    #[error("{message}")]
+    Forbidden { code: &'static str, message: String },
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    #[error("too many requests; retry in {retry_after_seconds} s")]
+    TooManyRequests { retry_after_seconds: u64 },
+    #[error("internal error")]
+    Internal,
 }
 
 #[derive(Debug, Serialize)]
 struct Body<'a> {
     code: &'a str,
     message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    details: Option<serde_json::Value>,
 }
 
 impl ApiError {
@@ -38,7 +54,25 @@ impl ApiError {
             ApiError::BodyTooLarge { .. } => "BODY_TOO_LARGE",
             ApiError::Timeout => "TIMEOUT",
             ApiError::UpstreamUnavailable { .. } => "UPSTREAM_UNAVAILABLE",
+            ApiError::InvalidFields { .. } => "INVALID_FIELDS",
+            ApiError::BadRequest { code, .. }
+            | ApiError::Unauthorized { code, .. }
+            | ApiError::Forbidden { code, .. }
+            | ApiError::Conflict { code, .. } => code,
+            ApiError::TooManyRequests { .. } => "RATE_LIMITED",
+            ApiError::Internal => "INTERNAL",
         }
+    }
+
+    /// One field's problem.
+    pub fn field(field: &str, reason: &str) -> Self {
+        ApiError::InvalidFields { fields: vec![(field.to_owned(), reason.to_owned())] }
+    }
+
+    /// Logs an unexpected failure once, here, and hides it from the client.
+    pub fn internal(error: &(dyn std::error::Error + 'static)) -> Self {
+        tracing::error!(error = %floodgate_telemetry::error_chain(error), "request failed");
+        ApiError::Internal
     }
 
     pub fn status(&self) -> StatusCode {
@@ -48,6 +82,12 @@ impl ApiError {
             ApiError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Timeout => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::UpstreamUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::InvalidFields { .. } | ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }
@@ -55,11 +95,24 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        let body = Json(Body { code: self.code(), message: self.to_string() });
+        let details = match &self {
+            ApiError::InvalidFields { fields } => Some(serde_json::json!({
+                "fields": fields.iter().map(|(f, r)| serde_json::json!({"field": f, "reason": r})).collect::<Vec<_>>()
+            })),
+            _ => None,
+        };
+        let body = Json(Body { code: self.code(), message: self.to_string(), details });
         let mut response = (status, body).into_response();
-        if status == StatusCode::SERVICE_UNAVAILABLE {
+        let retry_after = match &self {
+            ApiError::TooManyRequests { retry_after_seconds } => Some(*retry_after_seconds),
             // Overload and upstream outages are transient: tell clients when to come back.
-            response.headers_mut().insert(http::header::RETRY_AFTER, http::HeaderValue::from_static("1"));
+            _ if status == StatusCode::SERVICE_UNAVAILABLE => Some(1),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after
+            && let Ok(value) = http::HeaderValue::from_str(&seconds.to_string())
+        {
+            response.headers_mut().insert(http::header::RETRY_AFTER, value);
         }
         response
     }

@@ -17,7 +17,9 @@ use tower_http::{
     trace::{DefaultMakeSpan, TraceLayer},
 };
 
-use crate::{ApiError, upstream::Upstreams};
+use crate::{ApiError, accounts::AccountsApi, upstream::Upstreams};
+
+mod accounts;
 
 /// Larger bodies are refused with 413 before a handler runs.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -30,11 +32,13 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug, Clone)]
 pub struct ApiState {
     pub upstreams: Upstreams,
+    pub accounts: AccountsApi,
 }
 
 pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/v1/platform/status", get(platform_status))
+        .merge(accounts::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

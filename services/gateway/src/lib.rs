@@ -5,11 +5,13 @@
 //! This is the service's frame: configuration, its accounts database, the public HTTP server with
 //! its error envelope and limits, gRPC channels to every upstream, health and shutdown.
 
+pub mod accounts;
+mod auth;
 pub mod config;
 pub mod domain;
 mod error;
-mod http_api;
-mod upstream;
+pub mod http_api;
+pub mod upstream;
 
 use floodgate_runtime::{HostError, Service, ServiceApp, ServiceHost, StartError, config::ServerArgs};
 use floodgate_telemetry::Metrics;
@@ -17,7 +19,7 @@ use floodgate_telemetry::Metrics;
 pub use config::Config;
 pub use error::ApiError;
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// The gateway service.
 #[derive(Debug, Clone, Copy)]
@@ -49,7 +51,7 @@ impl Service for Gateway {
         let mut app = ServiceApp::new(ServiceHost::bind(Self::NAME, &config.server, metrics).await?);
         app.host
             .readiness_mut()
-            .add_postgres(pool)
+            .add_postgres(pool.clone())
             .add_redis(config.redis.redis_url.clone())
             .add_kafka(config.bus.kafka_brokers.clone());
 
@@ -60,10 +62,49 @@ impl Service for Gateway {
             source,
         })?;
         app.host.announce_listener("http", listener.local_addr().unwrap_or(addr));
-        let router = http_api::router(http_api::ApiState { upstreams });
+        let accounts = accounts_api(&config, pool.clone()).await?;
+        let router = http_api::router(http_api::ApiState { upstreams, accounts });
         app.tasks.add("public-http", move |stop| async move {
-            axum::serve(listener, router).with_graceful_shutdown(stop.cancelled_owned()).await
+            axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+                .with_graceful_shutdown(stop.cancelled_owned())
+                .await
         });
         Ok(app)
     }
+}
+
+/// The account routes' dependencies, from configuration.
+pub async fn accounts_api(config: &Config, pool: sqlx::PgPool) -> Result<accounts::AccountsApi, StartError> {
+    use secrecy::ExposeSecret as _;
+    let auth = &config.auth;
+    let secret = |hex_key: &secrecy::SecretString| -> Result<[u8; 32], StartError> {
+        hex::decode(hex_key.expose_secret())
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| StartError::bus("a secret key is not 32 bytes of hex"))
+    };
+    let redis = config.redis.connect().await?;
+    let prefix = &config.redis.redis_prefix;
+    let ttl = chrono::Duration::from_std(auth.access_ttl).unwrap_or(chrono::Duration::minutes(15));
+    let tokens = domain::jwt::TokenKeys::new(
+        &auth.jwt_key_id,
+        secret(&auth.jwt_signing_key)?,
+        &auth.jwt_issuer,
+        &auth.jwt_audience,
+        ttl,
+    );
+    let verification_secret = secret(&auth.verification_secret)?.to_vec();
+    let outbox = accounts::messages::DevOutbox::new(redis.clone(), prefix);
+    Ok(accounts::AccountsApi {
+        pool,
+        tokens: std::sync::Arc::new(tokens),
+        sessions: accounts::sessions::Sessions::new(redis.clone(), prefix, auth.refresh_ttl),
+        verifications: accounts::verifications::Verifications::new(redis.clone(), prefix, verification_secret.clone()),
+        limits: accounts::limits::Limits::new(redis, prefix),
+        sender: std::sync::Arc::new(outbox.clone()),
+        dev_outbox: auth.dev_mode.then_some(outbox),
+        secure_cookies: !auth.dev_mode,
+        refresh_ttl: auth.refresh_ttl,
+        guest_secret: verification_secret,
+    })
 }

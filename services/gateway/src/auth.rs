@@ -1,0 +1,91 @@
+//! Who is calling: the access token from `Authorization: Bearer …` or the `fg_access` cookie,
+//! verified (see `domain::jwt`) before any handler that needs a caller runs. Also the JSON body
+//! extractor that refuses unknown fields and answers malformed bodies with the error envelope.
+
+use axum::{
+    extract::{FromRequest, FromRequestParts, Request, rejection::JsonRejection},
+    http::request::Parts,
+};
+use chrono::Utc;
+use serde::de::DeserializeOwned;
+
+use crate::{
+    ApiError,
+    domain::jwt::{AccessClaims, JwtError},
+    http_api::ApiState,
+};
+
+pub const ACCESS_COOKIE: &str = "fg_access";
+pub const REFRESH_COOKIE: &str = "fg_refresh";
+
+/// An authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller(pub AccessClaims);
+
+/// A cookie's value from the request's `Cookie` headers.
+pub fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
+    parts
+        .headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+impl FromRequestParts<ApiState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
+        let bearer = parts
+            .headers
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")));
+        let token = bearer.or_else(|| cookie(parts, ACCESS_COOKIE)).ok_or_else(|| ApiError::Unauthorized {
+            code: "AUTHENTICATION_REQUIRED",
+            message: "sign in first (an access token is required)".into(),
+        })?;
+        let claims =
+            state.accounts.tokens.verify(token.trim(), Utc::now()).map_err(|error| ApiError::Unauthorized {
+                code: if error == JwtError::Expired { "TOKEN_EXPIRED" } else { "INVALID_TOKEN" },
+                message: error.to_string(),
+            })?;
+        Ok(Caller(claims))
+    }
+}
+
+/// A JSON body whose type refuses unknown fields (`#[serde(deny_unknown_fields)]`): mass
+/// assignment of `price`, `role` or `status` fails loudly instead of being half-applied.
+#[derive(Debug, Clone)]
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        match axum::Json::<T>::from_request(request, state).await {
+            Ok(axum::Json(value)) => Ok(JsonBody(value)),
+            Err(JsonRejection::MissingJsonContentType(_)) => {
+                Err(ApiError::BadRequest { code: "UNSUPPORTED_MEDIA_TYPE", message: "send application/json".into() })
+            }
+            Err(rejection) => Err(ApiError::BadRequest { code: "INVALID_JSON", message: rejection.body_text() }),
+        }
+    }
+}
+
+/// The client's address for rate limits (`unknown` when the server was not told, e.g. in tests
+/// serving the router directly).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientAddress(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let address = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>();
+        Ok(ClientAddress(address.map_or_else(|| "unknown".to_owned(), |info| info.0.ip().to_string())))
+    }
+}

@@ -1,0 +1,4 @@
+//! Gateway integration tests through real HTTP, on real PostgreSQL and Redis.
+
+mod accounts;
+mod support;
