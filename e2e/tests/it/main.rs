@@ -3,6 +3,7 @@
 
 mod consistency;
 mod crash;
+mod journey;
 mod platform;
 mod purchase;
 mod smoke;

@@ -35,6 +35,9 @@ pub enum ApiError {
     TooManyRequests { retry_after_seconds: u64 },
     #[error("internal error")]
     Internal,
+    /// An upstream service's answer, carried through with its stable code.
+    #[error("{message}")]
+    Upstream { status: StatusCode, code: String, message: String },
 }
 
 #[derive(Debug, Serialize)]
@@ -47,7 +50,7 @@ struct Body<'a> {
 
 impl ApiError {
     /// The stable machine-readable code clients switch on.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> &str {
         match self {
             ApiError::NotFound { .. } => "NOT_FOUND",
             ApiError::MethodNotAllowed { .. } => "METHOD_NOT_ALLOWED",
@@ -61,6 +64,7 @@ impl ApiError {
             | ApiError::Conflict { code, .. } => code,
             ApiError::TooManyRequests { .. } => "RATE_LIMITED",
             ApiError::Internal => "INTERNAL",
+            ApiError::Upstream { code, .. } => code,
         }
     }
 
@@ -88,7 +92,35 @@ impl ApiError {
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Upstream { status, .. } => *status,
         }
+    }
+
+    /// The one table from an upstream gRPC status to HTTP. The upstream's stable code (metadata
+    /// `floodgate-error-code`) passes through; its internals never do.
+    pub fn from_status(service: &'static str, status: &tonic::Status) -> Self {
+        use tonic::Code;
+        let http = match status.code() {
+            Code::InvalidArgument | Code::OutOfRange => StatusCode::BAD_REQUEST,
+            Code::NotFound => StatusCode::NOT_FOUND,
+            Code::AlreadyExists | Code::FailedPrecondition | Code::Aborted => StatusCode::CONFLICT,
+            Code::PermissionDenied => StatusCode::FORBIDDEN,
+            Code::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Code::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
+            Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => {
+                return ApiError::UpstreamUnavailable { service };
+            }
+            Code::Ok | Code::Unknown | Code::Internal | Code::Unimplemented | Code::DataLoss => {
+                tracing::error!(service, code = ?status.code(), message = status.message(), "upstream failed");
+                return ApiError::Internal;
+            }
+        };
+        let code = status
+            .metadata()
+            .get("floodgate-error-code")
+            .and_then(|v| v.to_str().ok())
+            .map_or_else(|| format!("{:?}", status.code()).to_uppercase(), str::to_owned);
+        ApiError::Upstream { status: http, code, message: status.message().to_owned() }
     }
 }
 

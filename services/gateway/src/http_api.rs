@@ -20,6 +20,8 @@ use tower_http::{
 use crate::{ApiError, accounts::AccountsApi, upstream::Upstreams};
 
 mod accounts;
+mod onsale;
+pub mod views;
 
 /// Larger bodies are refused with 413 before a handler runs.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -39,6 +41,7 @@ pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/v1/platform/status", get(platform_status))
         .merge(accounts::routes())
+        .merge(onsale::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

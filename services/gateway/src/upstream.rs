@@ -4,6 +4,11 @@
 
 use std::time::Duration;
 
+use floodgate_proto::{
+    booking::v1::booking_service_client::BookingServiceClient,
+    catalog::v1::catalog_service_client::CatalogServiceClient,
+    payment::v1::payment_service_client::PaymentServiceClient, queue::v1::queue_service_client::QueueServiceClient,
+};
 use floodgate_telemetry::propagation::TraceContextInterceptor;
 use tonic::{
     service::interceptor::InterceptedService,
@@ -21,6 +26,9 @@ pub struct UpstreamUrlError {
     #[source]
     source: tonic::transport::Error,
 }
+
+/// A channel whose calls carry the caller's trace context.
+pub type Traced = InterceptedService<Channel, TraceContextInterceptor>;
 
 /// One channel per upstream service.
 #[derive(Debug, Clone)]
@@ -43,6 +51,31 @@ impl Upstreams {
             })
             .collect::<Result<_, _>>()?;
         Ok(Self { channels })
+    }
+
+    fn channel(&self, service: &str) -> Traced {
+        let channel = self.channels.iter().find(|(name, _)| *name == service).map(|(_, c)| c.clone());
+        // Every upstream is configured (see `config::Upstreams::all`).
+        InterceptedService::new(
+            channel.unwrap_or_else(|| Endpoint::from_static("http://127.0.0.1:1").connect_lazy()),
+            TraceContextInterceptor,
+        )
+    }
+
+    pub fn catalog(&self) -> CatalogServiceClient<Traced> {
+        CatalogServiceClient::new(self.channel("catalog"))
+    }
+
+    pub fn queue(&self) -> QueueServiceClient<Traced> {
+        QueueServiceClient::new(self.channel("queue"))
+    }
+
+    pub fn booking(&self) -> BookingServiceClient<Traced> {
+        BookingServiceClient::new(self.channel("booking"))
+    }
+
+    pub fn payment(&self) -> PaymentServiceClient<Traced> {
+        PaymentServiceClient::new(self.channel("payment"))
     }
 
     /// `grpc.health.v1.Health/Check` on every upstream, concurrently.

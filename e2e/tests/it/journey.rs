@@ -1,0 +1,228 @@
+//! The buyer's whole journey through the gateway's public HTTP API, against all five services and
+//! the broker: sign up with a verified phone, join the waiting room, get admitted, hold a seat,
+//! check out, pay at the simulated provider, see the order confirmed, fetch the ticket (and its
+//! QR), have it verified at the door — and another buyer sees none of it.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use floodgate_eventbus::{BusConfig, Event, Stream, outbox::Outbox};
+use floodgate_proto::{catalog::v1 as catalog, types::v1 as types};
+use floodgate_testkit::eventually;
+use serde_json::{Value, json};
+
+use crate::platform::Platform;
+
+struct Client {
+    base: String,
+    http: reqwest::Client,
+    token: Option<String>,
+}
+
+impl Client {
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> anyhow::Result<(u16, Value)> {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await?;
+        let status = response.status().as_u16();
+        let text = response.text().await?;
+        Ok((status, serde_json::from_str(&text).unwrap_or(Value::String(text))))
+    }
+
+    async fn get(&self, path: &str) -> anyhow::Result<(u16, Value)> {
+        self.call(reqwest::Method::GET, path, None).await
+    }
+
+    async fn post(&self, path: &str, body: Value) -> anyhow::Result<(u16, Value)> {
+        self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    /// Signs up (phone verified through the development outbox) and logs in.
+    async fn sign_up(base: &str, name: &str, phone: &str) -> anyhow::Result<Self> {
+        let mut client = Client { base: base.to_owned(), http: reqwest::Client::new(), token: None };
+        let (status, _) = client.post("/v1/verifications", json!({"phone": phone, "purpose": "signup"})).await?;
+        anyhow::ensure!(status == 202);
+        let (_, messages) = client.get(&format!("/v1/dev/messages?to={}", phone.replace('+', "%2B"))).await?;
+        let text = messages["messages"][0]["body"].as_str().unwrap_or_default();
+        let code: String = text.chars().filter(char::is_ascii_digit).take(6).collect();
+        let email = format!("{name}@example.com");
+        let signup = json!({"email": email, "phone": phone, "password": "Tickets!2026", "name": name,
+                            "birth_date": "1994-02-02", "verification_code": code});
+        let (status, body) = client.post("/v1/accounts", signup).await?;
+        anyhow::ensure!(status == 201, "signup {status}: {body}");
+        let (status, tokens) = client.post("/v1/sessions", json!({"email": email, "password": "Tickets!2026"})).await?;
+        anyhow::ensure!(status == 200, "login {status}: {tokens}");
+        client.token = tokens["access_token"].as_str().map(str::to_owned);
+        Ok(client)
+    }
+}
+
+fn published(performance_id: &str) -> catalog::PerformancePublished {
+    let now = Utc::now();
+    let at = |t: chrono::DateTime<Utc>| Some(prost_types::Timestamp { seconds: t.timestamp(), nanos: 0 });
+    let seats = (1..=6)
+        .map(|n| catalog::Seat { seat_id: format!("F-1-{n}"), number: n.to_string(), ..Default::default() })
+        .collect();
+    catalog::PerformancePublished {
+        performance: Some(catalog::Performance {
+            performance_id: performance_id.to_owned(),
+            starts_at: at(now + chrono::Duration::days(20)),
+            sale_config: Some(catalog::SaleConfig {
+                waiting_room_opens_at: at(now - chrono::Duration::minutes(10)),
+                sale_opens_at: at(now - chrono::Duration::minutes(1)),
+                per_buyer_limit: 4,
+                admission_rate_per_second: 50,
+                max_active_shoppers: 100,
+                admission_ttl: Some(prost_types::Duration { seconds: 600, nanos: 0 }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        seat_map: Some(catalog::SeatMap {
+            sections: vec![catalog::Section {
+                section_id: "F".into(),
+                kind: catalog::SectionKind::Reserved.into(),
+                grade_code: "VIP".into(),
+                rows: vec![catalog::Row { label: "1".into(), seats }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }),
+        prices: vec![catalog::GradePrice {
+            grade_code: "VIP".into(),
+            audience: 0,
+            price: Some(types::Money { minor: 198_000, currency: "KRW".into() }),
+        }],
+        ..Default::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn join_admitted_hold_checkout_pay_confirmed_ticket_verified() -> anyhow::Result<()> {
+    let platform = Platform::start().await?;
+    let base = platform.gateway_http.clone();
+    let performance = uuid::Uuid::now_v7().to_string();
+    let bus = BusConfig {
+        brokers: platform.broker.brokers.clone(),
+        topic_prefix: platform.broker.topic_prefix.clone(),
+        partitions: 3,
+        replication: 1,
+    };
+    let mut tx = platform.databases["catalog"].pool.begin().await?;
+    let event = Event::new("catalog", performance.clone(), &published(&performance), Utc::now());
+    Outbox::new(&bus, Stream::Catalog).enqueue(&mut tx, &event).await?;
+    tx.commit().await?;
+
+    let alice = Client::sign_up(&base, "alice", "+821020000001").await?;
+    let availability = format!("/v1/performances/{performance}/availability");
+    eventually(Duration::from_secs(60), "the performance to be on sale", || async {
+        Ok((alice.get(&availability).await?.0 == 200).then_some(()))
+    })
+    .await?;
+
+    // Without the waiting room's token, no hold.
+    let (status, refused) =
+        alice.post(&format!("/v1/performances/{performance}/holds"), json!({"seat_ids": ["F-1-3"]})).await?;
+    assert_eq!((status, refused["code"].as_str()), (403, Some("ADMISSION_REQUIRED")), "{refused}");
+
+    // The waiting room: join, then poll until admitted.
+    let joined = eventually(Duration::from_secs(60), "the waiting room to exist", || async {
+        let (status, body) = alice.post(&format!("/v1/performances/{performance}/queue"), json!({})).await?;
+        Ok((status == 201).then_some(body))
+    })
+    .await?;
+    let entry = joined["entry_id"].as_str().unwrap_or_default().to_owned();
+    let admitted = eventually(Duration::from_secs(60), "admission", || async {
+        let (_, position) = alice.get(&format!("/v1/performances/{performance}/queue/{entry}")).await?;
+        Ok(position["admission_token"].as_str().map(str::to_owned))
+    })
+    .await?;
+
+    let (status, hold) = alice
+        .post(
+            &format!("/v1/performances/{performance}/holds"),
+            json!({"seat_ids": ["F-1-3"], "admission_token": admitted}),
+        )
+        .await?;
+    assert_eq!(status, 201, "{hold}");
+    let hold_id = hold["hold_id"].as_str().unwrap_or_default().to_owned();
+    let (status, order) = alice
+        .post(&format!("/v1/performances/{performance}/holds/{hold_id}/checkout"), json!({"admission_token": admitted}))
+        .await?;
+    assert_eq!((status, order["total"]["minor"].as_i64()), (201, Some(198_000)), "{order}");
+    let order_id = order["order_id"].as_str().unwrap_or_default().to_owned();
+
+    // Payment: opened from OrderPlaced, prepared, approved at the provider's page.
+    eventually(Duration::from_secs(60), "the payment to open", || async {
+        Ok((alice.get(&format!("/v1/orders/{order_id}/payment")).await?.0 == 200).then_some(()))
+    })
+    .await?;
+    let urls = json!({"approve_url": "https://app.example/paid", "cancel_url": "https://app.example/cancel", "fail_url": "https://app.example/fail"});
+    let (status, prepared) = alice.post(&format!("/v1/orders/{order_id}/payment"), urls).await?;
+    assert_eq!(status, 201, "{prepared}");
+    let redirect = prepared["redirect_url"].as_str().unwrap_or_default().to_owned();
+    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
+    let back = browser.post(format!("{redirect}/approve")).body("amount=198000").send().await?;
+    let location = back.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let pg_token = location.split("pg_token=").nth(1).unwrap_or_default().to_owned();
+    let approve =
+        json!({"payment_id": prepared["payment_id"], "provider_tid": prepared["provider_tid"], "pg_token": pg_token});
+    let (status, paid) = alice.post(&format!("/v1/orders/{order_id}/payment/approve"), approve).await?;
+    assert_eq!((status, paid["status"].as_str()), (200, Some("approved")), "{paid}");
+
+    eventually(Duration::from_secs(60), "the order to be confirmed", || async {
+        let (_, order) = alice.get(&format!("/v1/orders/{order_id}")).await?;
+        Ok((order["status"] == "confirmed").then_some(()))
+    })
+    .await?;
+    let (_, tickets) = alice.get(&format!("/v1/tickets?order_id={order_id}")).await?;
+    let ticket = tickets["tickets"][0].clone();
+    let ticket_id = ticket["ticket_id"].as_str().unwrap_or_default().to_owned();
+    let svg = alice
+        .http
+        .get(format!("{base}/v1/tickets/{ticket_id}/qr.svg"))
+        .bearer_auth(alice.token.clone().unwrap_or_default())
+        .send()
+        .await?;
+    assert_eq!(svg.headers().get("content-type").and_then(|v| v.to_str().ok()), Some("image/svg+xml"));
+    assert!(svg.text().await?.contains("<svg"));
+
+    // Another buyer sees nothing of alice's: 404 everywhere.
+    let mallory = Client::sign_up(&base, "mallory", "+821020000002").await?;
+    for path in [
+        format!("/v1/orders/{order_id}"),
+        format!("/v1/orders/{order_id}/payment"),
+        format!("/v1/tickets/{ticket_id}"),
+        format!("/v1/tickets/{ticket_id}/qr.svg"),
+        format!("/v1/performances/{performance}/holds/{hold_id}"),
+    ] {
+        let (status, body) = mallory.get(&path).await?;
+        assert_eq!(status, 404, "{path}: {body}");
+    }
+
+    // At the door: staff verify the QR payload once.
+    let (status, _) = mallory
+        .post("/v1/scanner/verify", json!({"qr_payload": ticket["qr_payload"], "performance_id": performance}))
+        .await?;
+    assert_eq!(status, 403, "buyers are not scanner staff");
+    sqlx::query("UPDATE accounts SET role = 'operator' WHERE email = 'mallory@example.com'")
+        .execute(&platform.databases["gateway"].pool)
+        .await?;
+    let (_, tokens) =
+        mallory.post("/v1/sessions", json!({"email": "mallory@example.com", "password": "Tickets!2026"})).await?;
+    let staff = Client {
+        base: base.clone(),
+        http: reqwest::Client::new(),
+        token: tokens["access_token"].as_str().map(str::to_owned),
+    };
+    let scan = json!({"qr_payload": ticket["qr_payload"], "performance_id": performance});
+    let (_, first) = staff.post("/v1/scanner/verify", scan.clone()).await?;
+    let (_, second) = staff.post("/v1/scanner/verify", scan).await?;
+    assert_eq!((first["outcome"].as_str(), second["outcome"].as_str()), (Some("admitted"), Some("already_admitted")));
+    Ok(())
+}
