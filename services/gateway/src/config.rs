@@ -23,6 +23,15 @@ pub struct Config {
     pub bus: BusArgs,
     #[command(flatten)]
     pub auth: AuthArgs,
+    /// Requests per client address per 10 seconds (0 = no limit).
+    #[arg(long, env = "FLOODGATE_IP_RATE_LIMIT", default_value_t = 500)]
+    pub ip_rate_limit: u64,
+    /// Requests handled at once; beyond it new ones are shed with 503 + Retry-After.
+    #[arg(long, env = "FLOODGATE_MAX_IN_FLIGHT", default_value_t = 2048)]
+    pub max_in_flight: usize,
+    /// Web origins allowed to call the API from a browser (comma-separated).
+    #[arg(long, env = "FLOODGATE_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
 }
 
 /// Access tokens, refresh tokens, verification codes.

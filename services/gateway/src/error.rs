@@ -33,6 +33,8 @@ pub enum ApiError {
     Conflict { code: &'static str, message: String },
     #[error("too many requests; retry in {retry_after_seconds} s")]
     TooManyRequests { retry_after_seconds: u64 },
+    #[error("the service is busy; retry shortly")]
+    Overloaded,
     #[error("internal error")]
     Internal,
     /// An upstream service's answer, carried through with its stable code.
@@ -63,6 +65,7 @@ impl ApiError {
             | ApiError::Forbidden { code, .. }
             | ApiError::Conflict { code, .. } => code,
             ApiError::TooManyRequests { .. } => "RATE_LIMITED",
+            ApiError::Overloaded => "OVERLOADED",
             ApiError::Internal => "INTERNAL",
             ApiError::Upstream { code, .. } => code,
         }
@@ -91,6 +94,7 @@ impl ApiError {
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Upstream { status, .. } => *status,
         }

@@ -21,6 +21,7 @@ use crate::{ApiError, accounts::AccountsApi, upstream::Upstreams};
 
 mod accounts;
 mod onsale;
+pub mod protection;
 pub mod views;
 
 /// Larger bodies are refused with 413 before a handler runs.
@@ -35,6 +36,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct ApiState {
     pub upstreams: Upstreams,
     pub accounts: AccountsApi,
+    pub protection: protection::Protection,
 }
 
 pub fn router(state: ApiState) -> Router {
@@ -44,14 +46,18 @@ pub fn router(state: ApiState) -> Router {
         .merge(onsale::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        // Innermost first: rate limits and shedding, CORS, then the size and time limits, the
+        // envelope over whatever they answered, and the request id around everything.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), protection::guard))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), protection::cors))
         .with_state(state)
-        // Innermost first: the limits, then the envelope over whatever they answered.
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT))
         .layer(axum::middleware::map_response(envelope_for_layer_errors))
         .layer(axum::middleware::from_fn(refuse_declared_oversized))
         // INFO, so request spans exist (and are exported) at the default log level.
         .layer(TraceLayer::new_for_http().make_span_with(DefaultMakeSpan::new().level(tracing::Level::INFO)))
+        .layer(axum::middleware::from_fn(protection::request_id))
 }
 
 /// Whether every upstream service answers gRPC health with SERVING.

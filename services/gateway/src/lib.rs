@@ -63,7 +63,8 @@ impl Service for Gateway {
         })?;
         app.host.announce_listener("http", listener.local_addr().unwrap_or(addr));
         let accounts = accounts_api(&config, pool.clone()).await?;
-        let router = http_api::router(http_api::ApiState { upstreams, accounts });
+        let protection = protection(&config, &accounts);
+        let router = http_api::router(http_api::ApiState { upstreams, accounts, protection });
         app.tasks.add("public-http", move |stop| async move {
             axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
                 .with_graceful_shutdown(stop.cancelled_owned())
@@ -107,4 +108,14 @@ pub async fn accounts_api(config: &Config, pool: sqlx::PgPool) -> Result<account
         refresh_ttl: auth.refresh_ttl,
         guest_secret: verification_secret,
     })
+}
+
+/// The protection layers' settings, from configuration.
+pub fn protection(config: &Config, accounts: &accounts::AccountsApi) -> http_api::protection::Protection {
+    http_api::protection::Protection::new(
+        accounts.limits.clone(),
+        config.ip_rate_limit,
+        config.max_in_flight,
+        config.cors_origins.iter().map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()).collect(),
+    )
 }

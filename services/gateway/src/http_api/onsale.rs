@@ -72,6 +72,17 @@ fn uuid(id: &str) -> Result<String, ApiError> {
         .map_err(|_| ApiError::NotFound { method: String::new(), path: format!("…/{id}") })
 }
 
+/// Holds per account per minute: enough to pick seats, too few to hoard them (C9).
+const HOLDS_PER_ACCOUNT: crate::accounts::limits::Rule =
+    crate::accounts::limits::Rule { name: "holds-account", max: 30, window: std::time::Duration::from_secs(60) };
+
+async fn limit_holds(state: &ApiState, caller: &Caller) -> Result<(), ApiError> {
+    match state.accounts.limits.hit(HOLDS_PER_ACCOUNT, &buyer_key(caller), chrono::Utc::now()).await {
+        Ok(Err(retry)) => Err(ApiError::TooManyRequests { retry_after_seconds: retry.as_secs().max(1) }),
+        _ => Ok(()),
+    }
+}
+
 fn idempotency_key(headers: &HeaderMap) -> String {
     headers
         .get("idempotency-key")
@@ -169,6 +180,7 @@ async fn hold_seats(
     if body.seat_ids.len() > 20 || body.general_admission.len() > 20 {
         return Err(ApiError::field("seat_ids", "at most 20 seats per hold"));
     }
+    limit_holds(&state, &caller).await?;
     let request = booking::HoldSeatsRequest {
         performance_id: uuid(&performance_id)?,
         buyer: Some(buyer(&caller)),
@@ -203,6 +215,7 @@ async fn hold_best(
     headers: HeaderMap,
     JsonBody(body): JsonBody<BestBody>,
 ) -> Result<Response, ApiError> {
+    limit_holds(&state, &caller).await?;
     let request = booking::HoldBestAvailableRequest {
         performance_id: uuid(&performance_id)?,
         buyer: Some(buyer(&caller)),

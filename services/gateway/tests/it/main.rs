@@ -1,4 +1,5 @@
 //! Gateway integration tests through real HTTP, on real PostgreSQL and Redis.
 
 mod accounts;
+mod protection;
 mod support;

@@ -21,6 +21,11 @@ pub struct Gateway {
 
 impl Gateway {
     pub async fn start() -> anyhow::Result<Self> {
+        Self::start_with(&[]).await
+    }
+
+    /// With extra command-line settings (`--ip-rate-limit=5`, …).
+    pub async fn start_with(extra: &[&str]) -> anyhow::Result<Self> {
         let db = TestDatabase::new(&[&floodgate_gateway::MIGRATOR]).await?;
         let redis = TestRedis::new()?;
         let args = [
@@ -32,12 +37,15 @@ impl Gateway {
             format!("--verification-secret={}", "0d".repeat(32)),
             "--dev-mode".to_owned(),
             "--kafka-brokers=127.0.0.1:1".to_owned(),
-        ];
+        ]
+        .into_iter()
+        .chain(extra.iter().map(|e| (*e).to_owned()));
         let config = Cli::try_parse_from(args)?.config;
         let accounts =
             floodgate_gateway::accounts_api(&config, db.pool.clone()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
         let upstreams = floodgate_gateway::upstream::Upstreams::connect_lazy(&config.upstreams)?;
-        let router = http_api::router(http_api::ApiState { upstreams, accounts });
+        let protection = floodgate_gateway::protection(&config, &accounts);
+        let router = http_api::router(http_api::ApiState { upstreams, accounts, protection });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}", listener.local_addr()?);
         tokio::spawn(
