@@ -134,10 +134,17 @@ fn to_event(performance: Uuid, entry: &StreamEvent) -> Option<Event> {
     let millis = stream_outbox::stream_millis(&entry.id)?;
     let at = DateTime::<Utc>::from_timestamp_millis(millis)?;
     let field = |name: &str| entry.fields.get(name).cloned().unwrap_or_default();
+    // Each seat with its section (a parallel list), so subscribers can follow single sections.
+    let sections = field("sections");
+    let mut sections = sections.split(',');
     let seats: Vec<SeatRef> = field("seats")
         .split(',')
         .filter(|s| !s.is_empty())
-        .map(|s| SeatRef { seat_id: s.to_owned(), ..SeatRef::default() })
+        .map(|s| SeatRef {
+            seat_id: s.to_owned(),
+            section_id: sections.next().unwrap_or_default().to_owned(),
+            ..SeatRef::default()
+        })
         .collect();
     let general_admission: Vec<wire::GaRequest> = field("ga")
         .split(',')

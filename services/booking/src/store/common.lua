@@ -68,13 +68,14 @@ end
 -- Ends a hold: frees the seats it still has, returns its GA places, forgets it, and records
 -- `kind` ('released' or 'expired') for the bus. Seats another hold or a sale took are left alone.
 local function end_hold(P, id, info, kind)
-  local freed = {}
+  local freed, freed_sections = {}, {}
   for _, seat in ipairs(info.seats) do
     if redis.call('HGET', P .. 'state', seat) == id then
       redis.call('HDEL', P .. 'state', seat)
       local sec = redis.call('HGET', P .. 'seat', seat)
       redis.call('HINCRBY', P .. 'count', sec .. ':h', -1)
       table.insert(freed, seat)
+      table.insert(freed_sections, sec)
     end
   end
   for _, g in ipairs(info.ga) do
@@ -89,7 +90,7 @@ local function end_hold(P, id, info, kind)
   local ga = {}
   for _, g in ipairs(info.ga) do table.insert(ga, g[1] .. ':' .. g[2]) end
   redis.call('XADD', P .. 'events', '*', 'type', kind, 'hold', id, 'seats', table.concat(freed, ','),
-    'ga', table.concat(ga, ','), 'version', int(version))
+    'sections', table.concat(freed_sections, ','), 'ga', table.concat(ga, ','), 'version', int(version))
   return freed
 end
 

@@ -65,5 +65,6 @@ local version = bump(P)
 local ga_text = {}
 for _, g in ipairs(ga) do table.insert(ga_text, g[1] .. ':' .. g[2]) end
 redis.call('XADD', P .. 'events', '*', 'type', 'held', 'hold', id, 'seats', table.concat(seats, ','),
+  'sections', table.concat(sections, ','),
   'ga', table.concat(ga_text, ','), 'expires', int(expires), 'version', int(version))
 return { 'OK', fence, expires, version }

@@ -2,13 +2,15 @@
 -- ARGV: P, buyer, n seats, seats..., n ga, (ticket id, section)...
 local P, buyer = ARGV[1], ARGV[2]
 local n = tonumber(ARGV[3])
-local freed, returned = {}, 0
+local freed, freed_sections, returned = {}, {}, 0
 for i = 1, n do
   local seat = ARGV[3 + i]
   if redis.call('HGET', P .. 'state', seat) == '!' then
     redis.call('HDEL', P .. 'state', seat)
-    redis.call('HINCRBY', P .. 'count', redis.call('HGET', P .. 'seat', seat) .. ':s', -1)
+    local sec = redis.call('HGET', P .. 'seat', seat)
+    redis.call('HINCRBY', P .. 'count', sec .. ':s', -1)
     table.insert(freed, seat)
+    table.insert(freed_sections, sec)
     returned = returned + 1
   end
 end
@@ -27,5 +29,6 @@ if returned == 0 then return 0 end
 redis.call('HINCRBY', P .. 'buyer', buyer, -returned)
 local version = bump(P)
 redis.call('XADD', P .. 'events', '*', 'type', 'released', 'hold', '', 'seats', table.concat(freed, ','),
+  'sections', table.concat(freed_sections, ','),
   'ga', table.concat(ga, ','), 'version', int(version))
 return returned

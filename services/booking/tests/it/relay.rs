@@ -65,6 +65,7 @@ async fn holds_and_releases_are_published_with_an_availability_snapshot() -> any
     let held = events[0].payload::<wire::SeatsHeld>()?;
     assert_eq!(held.hold_id, kept.hold_id.to_string());
     assert_eq!(held.seats.iter().map(|s| s.seat_id.as_str()).collect::<Vec<_>>(), ["A-1-1", "A-1-2"]);
+    assert!(held.seats.iter().all(|s| s.section_id == "A"), "seats name their section for per-section feeds");
     assert_eq!(held.general_admission[0].quantity, 3);
     let released = events[2].payload::<wire::SeatsReleased>()?;
     assert!(released.inventory_version > held.inventory_version, "versions only grow");
