@@ -41,8 +41,8 @@ impl From<&BusArgs> for BusConfig {
 }
 
 impl BusConfig {
-    /// Settings every client shares.
-    pub(crate) fn client(&self) -> ClientConfig {
+    /// Settings every client shares (also for services' own special-purpose clients).
+    pub fn client(&self) -> ClientConfig {
         let mut config = ClientConfig::new();
         config
             .set("bootstrap.servers", &self.brokers)

@@ -62,6 +62,23 @@ impl Client {
     }
 }
 
+/// The next JSON text message on a live connection (30 s at most).
+async fn next_json<S>(socket: &mut S) -> anyhow::Result<Value>
+where
+    S: futures::Stream<Item = Result<tokio_tungstenite::tungstenite::Message, tokio_tungstenite::tungstenite::Error>>
+        + Unpin,
+{
+    use futures::StreamExt as _;
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(30), socket.next()).await?;
+        match message {
+            Some(Ok(tokio_tungstenite::tungstenite::Message::Text(text))) => return Ok(serde_json::from_str(&text)?),
+            Some(Ok(_)) => continue,
+            other => anyhow::bail!("live connection ended: {other:?}"),
+        }
+    }
+}
+
 fn published(performance_id: &str) -> catalog::PerformancePublished {
     let now = Utc::now();
     let at = |t: chrono::DateTime<Utc>| Some(prost_types::Timestamp { seconds: t.timestamp(), nanos: 0 });
@@ -143,6 +160,18 @@ async fn join_admitted_hold_checkout_pay_confirmed_ticket_verified() -> anyhow::
     })
     .await?;
 
+    // Live seat changes for section F: a snapshot first, then deltas.
+    let mut live = {
+        use tokio_tungstenite::tungstenite::{client::IntoClientRequest as _, http::HeaderValue};
+        let url = format!("{}/v1/performances/{performance}/live?sections=F", base.replace("http://", "ws://"));
+        let mut request = url.into_client_request()?;
+        let bearer = format!("Bearer {}", alice.token.clone().unwrap_or_default());
+        request.headers_mut().insert("authorization", HeaderValue::from_str(&bearer)?);
+        tokio_tungstenite::connect_async(request).await?.0
+    };
+    let snapshot = next_json(&mut live).await?;
+    assert_eq!((snapshot["type"].as_str(), snapshot["sections"][0]["available"].as_u64()), (Some("snapshot"), Some(6)));
+
     let (status, hold) = alice
         .post(
             &format!("/v1/performances/{performance}/holds"),
@@ -150,6 +179,14 @@ async fn join_admitted_hold_checkout_pay_confirmed_ticket_verified() -> anyhow::
         )
         .await?;
     assert_eq!(status, 201, "{hold}");
+    let held = loop {
+        let message = next_json(&mut live).await?;
+        if message["type"] == "held" {
+            break message;
+        }
+    };
+    assert_eq!(held["seats"][0], json!({"seat_id": "F-1-3", "section_id": "F"}));
+    assert!(held["version"].as_u64() > snapshot["version"].as_u64(), "deltas order after the snapshot");
     let hold_id = hold["hold_id"].as_str().unwrap_or_default().to_owned();
     let (status, order) = alice
         .post(&format!("/v1/performances/{performance}/holds/{hold_id}/checkout"), json!({"admission_token": admitted}))

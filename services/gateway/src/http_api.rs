@@ -20,6 +20,7 @@ use tower_http::{
 use crate::{ApiError, accounts::AccountsApi, upstream::Upstreams};
 
 mod accounts;
+mod live;
 mod onsale;
 pub mod protection;
 pub mod views;
@@ -37,6 +38,7 @@ pub struct ApiState {
     pub upstreams: Upstreams,
     pub accounts: AccountsApi,
     pub protection: protection::Protection,
+    pub live: crate::live::LiveHub,
 }
 
 pub fn router(state: ApiState) -> Router {
@@ -44,6 +46,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/platform/status", get(platform_status))
         .merge(accounts::routes())
         .merge(onsale::routes())
+        .merge(live::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         // Innermost first: rate limits and shedding, CORS, then the size and time limits, the

@@ -11,6 +11,7 @@ pub mod config;
 pub mod domain;
 mod error;
 pub mod http_api;
+pub mod live;
 pub mod upstream;
 
 use floodgate_runtime::{HostError, Service, ServiceApp, ServiceHost, StartError, config::ServerArgs};
@@ -64,7 +65,14 @@ impl Service for Gateway {
         app.host.announce_listener("http", listener.local_addr().unwrap_or(addr));
         let accounts = accounts_api(&config, pool.clone()).await?;
         let protection = protection(&config, &accounts);
-        let router = http_api::router(http_api::ApiState { upstreams, accounts, protection });
+        let live = live::LiveHub::default();
+        let bus = floodgate_eventbus::BusConfig::from(&config.bus);
+        floodgate_eventbus::topics::ensure_streams(&bus, &[floodgate_eventbus::Stream::Booking])
+            .await
+            .map_err(StartError::bus)?;
+        let feed = live::LiveFeed::new(&bus, live.clone()).map_err(StartError::bus)?;
+        app.tasks.add("live-feed", move |stop| feed.run(stop));
+        let router = http_api::router(http_api::ApiState { upstreams, accounts, protection, live });
         app.tasks.add("public-http", move |stop| async move {
             axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
                 .with_graceful_shutdown(stop.cancelled_owned())

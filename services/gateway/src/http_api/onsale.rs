@@ -61,6 +61,11 @@ fn buyer_key(caller: &Caller) -> String {
     buyer(caller).key().unwrap_or_default()
 }
 
+/// The caller's buyer key (the waiting room's buyer id).
+pub fn buyer_of(caller: &Caller) -> String {
+    buyer_key(caller)
+}
+
 fn upstream(service: &'static str) -> impl Fn(tonic::Status) -> ApiError {
     move |status| ApiError::from_status(service, &status)
 }

@@ -1,5 +1,6 @@
 //! Gateway integration tests through real HTTP, on real PostgreSQL and Redis.
 
 mod accounts;
+mod live;
 mod protection;
 mod support;

@@ -45,7 +45,8 @@ impl Gateway {
             floodgate_gateway::accounts_api(&config, db.pool.clone()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
         let upstreams = floodgate_gateway::upstream::Upstreams::connect_lazy(&config.upstreams)?;
         let protection = floodgate_gateway::protection(&config, &accounts);
-        let router = http_api::router(http_api::ApiState { upstreams, accounts, protection });
+        let live = floodgate_gateway::live::LiveHub::default();
+        let router = http_api::router(http_api::ApiState { upstreams, accounts, protection, live: live.clone() });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}", listener.local_addr()?);
         tokio::spawn(
