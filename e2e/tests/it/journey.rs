@@ -217,6 +217,16 @@ async fn join_admitted_hold_checkout_pay_confirmed_ticket_verified() -> anyhow::
         Ok((order["status"] == "confirmed").then_some(()))
     })
     .await?;
+    // The confirmation email (read from the development outbox).
+    let email = eventually(Duration::from_secs(60), "the confirmation email", || async {
+        let (_, messages) = alice.get("/v1/dev/messages?to=alice%40example.com").await?;
+        Ok(messages["messages"].as_array().into_iter().flatten().find(|m| m["channel"] == "email").cloned())
+    })
+    .await?;
+    assert!(
+        email["body"].as_str().is_some_and(|b| b.contains(order["order_number"].as_str().unwrap_or("?"))),
+        "{email}"
+    );
     let (_, tickets) = alice.get(&format!("/v1/tickets?order_id={order_id}")).await?;
     let ticket = tickets["tickets"][0].clone();
     let ticket_id = ticket["ticket_id"].as_str().unwrap_or_default().to_owned();

@@ -29,6 +29,9 @@ pub struct Config {
     /// Requests handled at once; beyond it new ones are shed with 503 + Retry-After.
     #[arg(long, env = "FLOODGATE_MAX_IN_FLIGHT", default_value_t = 2048)]
     pub max_in_flight: usize,
+    /// Where buyers reach the web app (links in emails).
+    #[arg(long, env = "FLOODGATE_PUBLIC_URL", default_value = "http://localhost:8080")]
+    pub public_url: String,
     /// Web origins allowed to call the API from a browser (comma-separated).
     #[arg(long, env = "FLOODGATE_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,

@@ -12,6 +12,7 @@ pub mod domain;
 mod error;
 pub mod http_api;
 pub mod live;
+pub mod notifications;
 pub mod upstream;
 
 use floodgate_runtime::{HostError, Service, ServiceApp, ServiceHost, StartError, config::ServerArgs};
@@ -38,8 +39,7 @@ impl Service for Gateway {
 
     /// The gateway's own migrations (accounts).
     async fn migrate(config: &Config) -> Result<(), StartError> {
-        MIGRATOR.run(&config.database.migration_pool().await?).await?;
-        Ok(())
+        Ok(floodgate_eventbus::migrate(&config.database.migration_pool().await?, &MIGRATOR).await?)
     }
 
     /// Migrations, listeners (gRPC health, admin, public HTTP), readiness checks and upstream
@@ -72,6 +72,17 @@ impl Service for Gateway {
             .map_err(StartError::bus)?;
         let feed = live::LiveFeed::new(&bus, live.clone()).map_err(StartError::bus)?;
         app.tasks.add("live-feed", move |stop| feed.run(stop));
+        let confirmations =
+            notifications::Confirmations { sender: accounts.sender.clone(), public_url: config.public_url.clone() };
+        let consumer = floodgate_eventbus::Consumer::new(
+            &bus,
+            Self::NAME,
+            &[floodgate_eventbus::Stream::Booking],
+            pool.clone(),
+            confirmations,
+        )
+        .map_err(StartError::bus)?;
+        app.tasks.add("event-consumer", move |stop| consumer.run(stop));
         let router = http_api::router(http_api::ApiState { upstreams, accounts, protection, live });
         app.tasks.add("public-http", move |stop| async move {
             axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())

@@ -13,8 +13,9 @@ use crate::domain::jwt::Role;
 pub struct Holder {
     pub sub: String,
     pub role: Role,
-    /// A guest's phone (guests have no account row).
+    /// A guest's phone and email (guests have no account row).
     pub phone: Option<String>,
+    pub email: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -30,7 +31,7 @@ pub enum SessionError {
 const ROTATE: &str = r"
 -- KEYS: none (one user's family lives under one prefix). ARGV: P, old digest, new digest, ttl_ms
 local P, old, new, ttl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
-local record = redis.call('HMGET', P .. 'refresh:' .. old, 'family', 'sub', 'role', 'phone', 'used')
+local record = redis.call('HMGET', P .. 'refresh:' .. old, 'family', 'sub', 'role', 'phone', 'used', 'email')
 local family = record[1]
 if not family then return { 'INVALID' } end
 if redis.call('GET', P .. 'family:' .. family) ~= 'active' then return { 'INVALID' } end
@@ -39,10 +40,11 @@ if record[5] == '1' then
   return { 'REUSED' }
 end
 redis.call('HSET', P .. 'refresh:' .. old, 'used', '1')
-redis.call('HSET', P .. 'refresh:' .. new, 'family', family, 'sub', record[2], 'role', record[3], 'phone', record[4] or '', 'used', '0')
+redis.call('HSET', P .. 'refresh:' .. new, 'family', family, 'sub', record[2], 'role', record[3], 'phone', record[4] or '',
+  'email', record[6] or '', 'used', '0')
 redis.call('PEXPIRE', P .. 'refresh:' .. new, ttl)
 redis.call('PEXPIRE', P .. 'family:' .. family, ttl)
-return { 'OK', record[2], record[3], record[4] or '' }
+return { 'OK', record[2], record[3], record[4] or '', record[6] or '' }
 ";
 
 #[derive(Clone)]
@@ -106,6 +108,7 @@ impl Sessions {
             ("sub", holder.sub.clone()),
             ("role", role_name(holder.role).to_owned()),
             ("phone", holder.phone.clone().unwrap_or_default()),
+            ("email", holder.email.clone().unwrap_or_default()),
             ("used", "0".to_owned()),
         ];
         let _: () = redis::pipe()
@@ -134,12 +137,13 @@ impl Sessions {
             .invoke_async(&mut self.redis.clone())
             .await?;
         match reply.first().map(String::as_str) {
-            Some("OK") if reply.len() == 4 => Ok((
+            Some("OK") if reply.len() == 5 => Ok((
                 next,
                 Holder {
                     sub: reply[1].clone(),
                     role: role_from(&reply[2]),
                     phone: Some(reply[3].clone()).filter(|p| !p.is_empty()),
+                    email: Some(reply[4].clone()).filter(|e| !e.is_empty()),
                 },
             )),
             Some("REUSED") => Err(SessionError::Reused),

@@ -41,6 +41,9 @@ pub struct AccessClaims {
     /// A guest's verified phone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
+    /// A guest's email, for the confirmation (not verified; members' emails live in the account).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
     pub iss: String,
     pub aud: String,
     pub iat: i64,
@@ -117,6 +120,7 @@ impl TokenKeys {
             role,
             venues: Vec::new(),
             phone: None,
+            email: None,
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
             iat: now.timestamp(),

@@ -270,6 +270,7 @@ fn access_for(api: &AccountsApi, holder: &Holder, venues: Vec<String>) -> String
     let mut claims = api.tokens.claims(&holder.sub, holder.role, Utc::now());
     claims.venues = venues;
     claims.phone = holder.phone.clone();
+    claims.email = holder.email.clone();
     api.tokens.issue(&claims)
 }
 
@@ -302,7 +303,7 @@ async fn log_in(
             message: "email or password is wrong".into(),
         });
     };
-    let holder = Holder { sub: account.id.to_string(), role: account.role, phone: None };
+    let holder = Holder { sub: account.id.to_string(), role: account.role, phone: None, email: None };
     let refresh = api.sessions.start(&holder).await.map_err(session_error)?;
     Ok(tokens_response(api, access_for(api, &holder, account.venues), refresh))
 }
@@ -388,6 +389,8 @@ async fn log_out(
 struct GuestRequest {
     phone: String,
     verification_code: String,
+    /// Where the confirmation goes (optional).
+    email: Option<String>,
 }
 
 /// The same phone is the same guest: their orders follow them between sessions.
@@ -405,12 +408,21 @@ async fn guest_session(
     if !signup::is_e164(&request.phone) {
         return Err(ApiError::field("phone", "must be an international number like +821012345678"));
     }
+    let email = request
+        .email
+        .as_deref()
+        .map(|e| signup::normalize_email(e).ok_or_else(|| ApiError::field("email", "is not an email address")))
+        .transpose()?;
     api.verifications
         .confirm(Purpose::Guest, &request.phone, &request.verification_code, Utc::now())
         .await
         .map_err(code_error)?;
-    let holder =
-        Holder { sub: guest_id(&api.guest_secret, &request.phone), role: Role::Guest, phone: Some(request.phone) };
+    let holder = Holder {
+        sub: guest_id(&api.guest_secret, &request.phone),
+        role: Role::Guest,
+        phone: Some(request.phone),
+        email,
+    };
     let refresh = api.sessions.start(&holder).await.map_err(session_error)?;
     Ok(tokens_response(api, access_for(api, &holder, Vec::new()), refresh))
 }

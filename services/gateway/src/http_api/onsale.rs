@@ -48,7 +48,7 @@ fn buyer(caller: &Caller) -> types::Buyer {
     let kind = if caller.0.role == Role::Guest {
         types::buyer::Kind::Guest(types::GuestIdentity {
             phone: caller.0.phone.clone().unwrap_or_default(),
-            email: String::new(),
+            email: caller.0.email.clone().unwrap_or_default(),
             guest_id: caller.0.sub.clone(),
         })
     } else {

@@ -2,5 +2,6 @@
 
 mod accounts;
 mod live;
+mod notifications;
 mod protection;
 mod support;

@@ -13,6 +13,8 @@ struct Cli {
 }
 
 pub struct Gateway {
+    pub db_pool: sqlx::PgPool,
+    pub sender: std::sync::Arc<dyn floodgate_gateway::accounts::messages::MessageSender>,
     pub url: String,
     pub http: reqwest::Client,
     pub config: Config,
@@ -26,7 +28,7 @@ impl Gateway {
 
     /// With extra command-line settings (`--ip-rate-limit=5`, …).
     pub async fn start_with(extra: &[&str]) -> anyhow::Result<Self> {
-        let db = TestDatabase::new(&[&floodgate_gateway::MIGRATOR]).await?;
+        let db = TestDatabase::new(&[floodgate_eventbus::migrator(), &floodgate_gateway::MIGRATOR]).await?;
         let redis = TestRedis::new()?;
         let args = [
             "gateway".to_owned(),
@@ -45,6 +47,7 @@ impl Gateway {
             floodgate_gateway::accounts_api(&config, db.pool.clone()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
         let upstreams = floodgate_gateway::upstream::Upstreams::connect_lazy(&config.upstreams)?;
         let protection = floodgate_gateway::protection(&config, &accounts);
+        let sender = accounts.sender.clone();
         let live = floodgate_gateway::live::LiveHub::default();
         let router = http_api::router(http_api::ApiState { upstreams, accounts, protection, live: live.clone() });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -52,7 +55,7 @@ impl Gateway {
         tokio::spawn(
             axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).into_future(),
         );
-        Ok(Self { url, http: reqwest::Client::new(), config, _db: db })
+        Ok(Self { db_pool: db.pool.clone(), sender, url, http: reqwest::Client::new(), config, _db: db })
     }
 
     pub async fn post(
