@@ -58,15 +58,15 @@ impl EventHandler for Confirmations {
         } else if event.is::<booking::OrderConfirmed>() {
             let confirmed = event.payload::<booking::OrderConfirmed>()?;
             let order_id = uuid::Uuid::parse_str(&confirmed.order_id).map_err(|_| reject("order id is not a UUID"))?;
-            let contact: Option<(String, Option<String>, Option<String>, String, i64)> = sqlx::query_as(
-                "SELECT c.order_number, coalesce(a.email, c.guest_email), c.user_id, c.currency, c.total_minor
+            let contact: Option<(String, Option<String>, String, i64)> = sqlx::query_as(
+                "SELECT c.order_number, coalesce(a.email, c.guest_email), c.currency, c.total_minor
                  FROM order_contacts c LEFT JOIN accounts a ON a.id::text = c.user_id
                  WHERE c.order_id = $1 AND c.emailed_at IS NULL FOR UPDATE OF c",
             )
             .bind(order_id)
             .fetch_optional(&mut *tx)
             .await?;
-            let Some((number, Some(email), _, currency, total)) = contact else {
+            let Some((number, Some(email), currency, total)) = contact else {
                 // Unknown order (placed before this consumer existed), no address, or sent already.
                 return Ok(());
             };
