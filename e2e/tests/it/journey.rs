@@ -11,6 +11,8 @@ use floodgate_proto::{catalog::v1 as catalog, types::v1 as types};
 use floodgate_testkit::eventually;
 use serde_json::{Value, json};
 
+use floodgate_gateway::http_api::routes::Access;
+
 use crate::platform::Platform;
 
 struct Client {
@@ -136,6 +138,7 @@ async fn join_admitted_hold_checkout_pay_confirmed_ticket_verified() -> anyhow::
     tx.commit().await?;
 
     let alice = Client::sign_up(&base, "alice", "+821020000001").await?;
+    let alice_email = "alice@example.com".to_owned();
     let availability = format!("/v1/performances/{performance}/availability");
     eventually(Duration::from_secs(60), "the performance to be on sale", || async {
         Ok((alice.get(&availability).await?.0 == 200).then_some(()))
@@ -250,6 +253,72 @@ async fn join_admitted_hold_checkout_pay_confirmed_ticket_verified() -> anyhow::
     ] {
         let (status, body) = mallory.get(&path).await?;
         assert_eq!(status, 404, "{path}: {body}");
+    }
+
+    // Object-level authorization, walked from the route table: every id-bearing route a caller
+    // can reach has a case here (a new route without one fails this test), and mallory gets
+    // nothing of alice's.
+    let payment_id = prepared["payment_id"].as_str().unwrap_or_default().to_owned();
+    // A live hold of alice's, so the hold routes are tried on something that exists.
+    let (status, live_hold) = alice
+        .post(
+            &format!("/v1/performances/{performance}/holds"),
+            json!({"seat_ids": ["F-1-5"], "admission_token": admitted}),
+        )
+        .await?;
+    assert_eq!(status, 201, "{live_hold}");
+    let hold_id = live_hold["hold_id"].as_str().unwrap_or_default().to_owned();
+    let ids = std::collections::HashMap::from([
+        ("performance_id", performance.clone()),
+        ("entry_id", entry.clone()),
+        ("hold_id", hold_id.clone()),
+        ("order_id", order_id.clone()),
+        ("ticket_id", ticket_id.clone()),
+    ]);
+    let not_found = [404];
+    let cases: std::collections::HashMap<(&str, &str), (&[u16], Value)> = std::collections::HashMap::from([
+        // The performance is public; mallory joins or holds as herself (and has no admission).
+        (("POST", "/v1/performances/{performance_id}/queue"), (&[201][..], json!({}))),
+        (("POST", "/v1/performances/{performance_id}/holds"), (&[403][..], json!({"seat_ids": ["F-1-4"]}))),
+        (("POST", "/v1/performances/{performance_id}/holds/best-available"), (&[403][..], json!({"quantity": 1}))),
+        (("GET", "/v1/performances/{performance_id}/queue/{entry_id}"), (&not_found[..], Value::Null)),
+        (("GET", "/v1/performances/{performance_id}/holds/{hold_id}"), (&not_found[..], Value::Null)),
+        (("DELETE", "/v1/performances/{performance_id}/holds/{hold_id}"), (&not_found[..], Value::Null)),
+        (("POST", "/v1/performances/{performance_id}/holds/{hold_id}/checkout"), (&[403, 404][..], json!({}))),
+        (("GET", "/v1/orders/{order_id}"), (&not_found[..], Value::Null)),
+        (("POST", "/v1/orders/{order_id}/cancel"), (&not_found[..], json!({}))),
+        (("GET", "/v1/orders/{order_id}/payment"), (&not_found[..], Value::Null)),
+        (
+            ("POST", "/v1/orders/{order_id}/payment"),
+            (
+                &not_found[..],
+                json!({"approve_url": "https://a.example/x", "cancel_url": "https://a.example/x", "fail_url": "https://a.example/x"}),
+            ),
+        ),
+        (
+            ("POST", "/v1/orders/{order_id}/payment/approve"),
+            (&not_found[..], json!({"payment_id": payment_id, "provider_tid": "T", "pg_token": "x"})),
+        ),
+        (("GET", "/v1/tickets/{ticket_id}"), (&not_found[..], Value::Null)),
+        (("GET", "/v1/tickets/{ticket_id}/qr.svg"), (&not_found[..], Value::Null)),
+        // WebSockets: a plain request is refused before anything is read.
+        (("GET", "/v1/performances/{performance_id}/live"), (&[400, 426][..], Value::Null)),
+        (("GET", "/v1/performances/{performance_id}/queue/{entry_id}/live"), (&[400, 426][..], Value::Null)),
+    ]);
+    let api = floodgate_gateway::http_api::api();
+    for doc in api.docs().iter().filter(|d| d.access != Access::Public && !d.parameters().is_empty()) {
+        let (allowed, body) = cases
+            .get(&(doc.method, doc.path))
+            .unwrap_or_else(|| panic!("no authorization case for {} {}: add one", doc.method, doc.path));
+        let mut path = doc.path.to_owned();
+        for name in doc.parameters() {
+            path = path.replace(&format!("{{{name}}}"), &ids[name]);
+        }
+        let method = reqwest::Method::from_bytes(doc.method.as_bytes())?;
+        let body = (!body.is_null()).then(|| body.clone());
+        let (status, answer) = mallory.call(method, &path, body).await?;
+        assert!(allowed.contains(&status), "{} {path}: mallory got {status} {answer}", doc.method);
+        assert!(!answer.to_string().contains(&alice_email), "{} {path} leaked alice's data", doc.method);
     }
 
     // At the door: staff verify the QR payload once.

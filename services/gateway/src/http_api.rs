@@ -8,7 +8,6 @@ use axum::{
     extract::{Request, State},
     http::StatusCode,
     response::{IntoResponse, Response},
-    routing::get,
 };
 use serde_json::json;
 use tower_http::{
@@ -23,6 +22,7 @@ mod accounts;
 mod live;
 mod onsale;
 pub mod protection;
+pub mod routes;
 pub mod views;
 
 /// Larger bodies are refused with 413 before a handler runs.
@@ -41,12 +41,39 @@ pub struct ApiState {
     pub live: crate::live::LiveHub,
 }
 
+/// Every public route, documented (the router and `/openapi.json` are built from this).
+pub fn api() -> routes::Api {
+    let api = routes::Api::default()
+        .get(
+            "/v1/platform/status",
+            "Whether every upstream service is serving",
+            routes::Access::Public,
+            platform_status,
+        )
+        .get("/openapi.json", "This document", routes::Access::Public, openapi_json)
+        .get("/docs", "Swagger UI for this API", routes::Access::Public, docs);
+    live::register(onsale::register(accounts::register(api)))
+}
+
+async fn openapi_json() -> Response {
+    let (_, docs) = api().into_parts();
+    Json(routes::openapi(&docs)).into_response()
+}
+
+/// Swagger UI (its assets come from the unpkg CDN; the document is ours).
+async fn docs() -> Response {
+    axum::response::Html(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Floodgate API</title>\
+         <link rel=\"stylesheet\" href=\"https://unpkg.com/swagger-ui-dist@5/swagger-ui.css\"></head>\
+         <body><div id=\"ui\"></div><script src=\"https://unpkg.com/swagger-ui-dist@5/swagger-ui-bundle.js\"></script>\
+         <script>SwaggerUIBundle({url: '/openapi.json', dom_id: '#ui'});</script></body></html>",
+    )
+    .into_response()
+}
+
 pub fn router(state: ApiState) -> Router {
-    Router::new()
-        .route("/v1/platform/status", get(platform_status))
-        .merge(accounts::routes())
-        .merge(onsale::routes())
-        .merge(live::routes())
+    let (routes, _) = api().into_parts();
+    routes
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         // Innermost first: rate limits and shedding, CORS, then the size and time limits, the

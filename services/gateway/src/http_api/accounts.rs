@@ -3,11 +3,10 @@
 //! the messages the development sender "sent".
 
 use axum::{
-    Json, Router,
+    Json,
     extract::{Query, State},
     http::{HeaderMap, HeaderValue, StatusCode, header::SET_COOKIE},
     response::{IntoResponse, Response},
-    routing::{get, post},
 };
 use chrono::Utc;
 use hmac::{Hmac, KeyInit as _, Mac as _};
@@ -31,19 +30,23 @@ use crate::{
         signup::{self, Signup},
         verification::{CodeError, Purpose},
     },
-    http_api::ApiState,
+    http_api::{
+        ApiState,
+        routes::{Access, Api},
+    },
 };
 
-pub fn routes() -> Router<ApiState> {
-    Router::new()
-        .route("/v1/verifications", post(send_code))
-        .route("/v1/accounts", post(sign_up))
-        .route("/v1/accounts/availability", get(availability))
-        .route("/v1/sessions", post(log_in).delete(log_out))
-        .route("/v1/sessions/refresh", post(refresh))
-        .route("/v1/guest-sessions", post(guest_session))
-        .route("/v1/me", get(me).patch(update_me))
-        .route("/v1/dev/messages", get(dev_messages))
+pub fn register(api: Api) -> Api {
+    api.post("/v1/verifications", "Send a phone verification code", Access::Public, send_code)
+        .post("/v1/accounts", "Sign up with a verified phone", Access::Public, sign_up)
+        .get("/v1/accounts/availability", "Whether an email or phone is still free", Access::Public, availability)
+        .post("/v1/sessions", "Log in: access and refresh tokens", Access::Public, log_in)
+        .delete("/v1/sessions", "Log out: the refresh token's family stops working", Access::Public, log_out)
+        .post("/v1/sessions/refresh", "Rotate the refresh token", Access::Public, refresh)
+        .post("/v1/guest-sessions", "A guest session from a verified phone", Access::Public, guest_session)
+        .get("/v1/me", "The caller's profile", Access::Caller, me)
+        .patch("/v1/me", "Change the profile (current password for sensitive changes)", Access::Caller, update_me)
+        .get("/v1/dev/messages", "Development only: messages the development sender sent", Access::Public, dev_messages)
 }
 
 async fn limit(api: &AccountsApi, rule: Rule, key: &str) -> Result<(), ApiError> {

@@ -6,21 +6,23 @@
 use std::time::Duration;
 
 use axum::{
-    Router,
     extract::{
         Path, Query, State,
         ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade},
     },
     http::{HeaderMap, header},
     response::Response,
-    routing::get,
 };
 use floodgate_proto::{booking::v1 as booking, queue::v1 as queue};
 use futures::StreamExt as _;
 use serde::Deserialize;
 use tokio::sync::broadcast::{self, error::RecvError};
 
-use super::{ApiState, views};
+use super::{
+    ApiState,
+    routes::{Access, Api},
+    views,
+};
 use crate::{ApiError, auth::Caller, live::LiveEvent};
 
 /// Incoming frames are tiny (pings); anything bigger is refused.
@@ -29,10 +31,19 @@ const MAX_INCOMING: usize = 4096;
 const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_SECTIONS: usize = 64;
 
-pub fn routes() -> Router<ApiState> {
-    Router::new()
-        .route("/v1/performances/{performance_id}/live", get(seats_live))
-        .route("/v1/performances/{performance_id}/queue/{entry_id}/live", get(position_live))
+pub fn register(api: Api) -> Api {
+    api.get(
+        "/v1/performances/{performance_id}/live",
+        "WebSocket: seat changes after a snapshot",
+        Access::Caller,
+        seats_live,
+    )
+    .get(
+        "/v1/performances/{performance_id}/queue/{entry_id}/live",
+        "WebSocket: waiting-room position",
+        Access::Caller,
+        position_live,
+    )
 }
 
 /// Browsers send `Origin`: it must be allowed (or the API's own host). Other clients send none.

@@ -5,42 +5,76 @@
 //! payment as not found.
 
 use axum::{
-    Json, Router,
+    Json,
     extract::{Path, Query, State},
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
-    routing::{get, post},
 };
 use floodgate_proto::{booking::v1 as booking, payment::v1 as payment, queue::v1 as queue, types::v1 as types};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{ApiState, views};
+use super::{
+    ApiState,
+    routes::{Access, Api},
+    views,
+};
 use crate::{
     ApiError,
     auth::{Caller, ClientAddress, JsonBody},
     domain::jwt::Role,
 };
 
-pub fn routes() -> Router<ApiState> {
-    Router::new()
-        .route("/v1/performances/{performance_id}/availability", get(availability))
-        .route("/v1/performances/{performance_id}/queue", post(join_queue))
-        .route("/v1/performances/{performance_id}/queue/{entry_id}", get(position))
-        .route("/v1/performances/{performance_id}/holds", post(hold_seats))
-        .route("/v1/performances/{performance_id}/holds/best-available", post(hold_best))
-        .route("/v1/performances/{performance_id}/holds/{hold_id}", get(get_hold).delete(release_hold))
-        .route("/v1/performances/{performance_id}/holds/{hold_id}/checkout", post(checkout))
-        .route("/v1/orders", get(list_orders))
-        .route("/v1/orders/{order_id}", get(get_order))
-        .route("/v1/orders/{order_id}/cancel", post(cancel_order))
-        .route("/v1/orders/{order_id}/payment", get(get_payment).post(start_payment))
-        .route("/v1/orders/{order_id}/payment/approve", post(approve_payment))
-        .route("/v1/tickets", get(list_tickets))
-        .route("/v1/tickets/{ticket_id}", get(get_ticket))
-        .route("/v1/tickets/{ticket_id}/qr.svg", get(ticket_qr))
-        .route("/v1/guest-orders/lookup", post(lookup_guest_order))
-        .route("/v1/scanner/verify", post(verify_ticket))
+pub fn register(api: Api) -> Api {
+    api.get(
+        "/v1/performances/{performance_id}/availability",
+        "Seat availability snapshot (per section)",
+        Access::Public,
+        availability,
+    )
+    .post("/v1/performances/{performance_id}/queue", "Join the waiting room", Access::Caller, join_queue)
+    .get(
+        "/v1/performances/{performance_id}/queue/{entry_id}",
+        "Waiting-room position (polling)",
+        Access::Caller,
+        position,
+    )
+    .post(
+        "/v1/performances/{performance_id}/holds",
+        "Hold chosen seats (admission token required)",
+        Access::Caller,
+        hold_seats,
+    )
+    .post(
+        "/v1/performances/{performance_id}/holds/best-available",
+        "Hold the best seats together",
+        Access::Caller,
+        hold_best,
+    )
+    .get("/v1/performances/{performance_id}/holds/{hold_id}", "A hold of the caller", Access::Caller, get_hold)
+    .delete("/v1/performances/{performance_id}/holds/{hold_id}", "Release a hold now", Access::Caller, release_hold)
+    .post(
+        "/v1/performances/{performance_id}/holds/{hold_id}/checkout",
+        "Check out a hold into an order",
+        Access::Caller,
+        checkout,
+    )
+    .get("/v1/orders", "The caller's orders", Access::Caller, list_orders)
+    .get("/v1/orders/{order_id}", "An order of the caller", Access::Caller, get_order)
+    .post("/v1/orders/{order_id}/cancel", "Cancel an order or some tickets (fee ladder)", Access::Caller, cancel_order)
+    .get("/v1/orders/{order_id}/payment", "The order's payment", Access::Caller, get_payment)
+    .post("/v1/orders/{order_id}/payment", "Start paying: returns the provider redirect", Access::Caller, start_payment)
+    .post(
+        "/v1/orders/{order_id}/payment/approve",
+        "Complete the payment with the provider's token",
+        Access::Caller,
+        approve_payment,
+    )
+    .get("/v1/tickets", "The caller's tickets", Access::Caller, list_tickets)
+    .get("/v1/tickets/{ticket_id}", "A ticket of the caller", Access::Caller, get_ticket)
+    .get("/v1/tickets/{ticket_id}/qr.svg", "The ticket's QR code as SVG", Access::Caller, ticket_qr)
+    .post("/v1/guest-orders/lookup", "A guest's order by number and phone", Access::Public, lookup_guest_order)
+    .post("/v1/scanner/verify", "Scanner staff: verify a ticket at the door", Access::Staff, verify_ticket)
 }
 
 /// The caller as the services know buyers.
