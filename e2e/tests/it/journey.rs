@@ -13,56 +13,7 @@ use serde_json::{Value, json};
 
 use floodgate_gateway::http_api::routes::Access;
 
-use crate::platform::Platform;
-
-struct Client {
-    base: String,
-    http: reqwest::Client,
-    token: Option<String>,
-}
-
-impl Client {
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> anyhow::Result<(u16, Value)> {
-        let mut request = self.http.request(method, format!("{}{path}", self.base));
-        if let Some(token) = &self.token {
-            request = request.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await?;
-        let status = response.status().as_u16();
-        let text = response.text().await?;
-        Ok((status, serde_json::from_str(&text).unwrap_or(Value::String(text))))
-    }
-
-    async fn get(&self, path: &str) -> anyhow::Result<(u16, Value)> {
-        self.call(reqwest::Method::GET, path, None).await
-    }
-
-    async fn post(&self, path: &str, body: Value) -> anyhow::Result<(u16, Value)> {
-        self.call(reqwest::Method::POST, path, Some(body)).await
-    }
-
-    /// Signs up (phone verified through the development outbox) and logs in.
-    async fn sign_up(base: &str, name: &str, phone: &str) -> anyhow::Result<Self> {
-        let mut client = Client { base: base.to_owned(), http: reqwest::Client::new(), token: None };
-        let (status, _) = client.post("/v1/verifications", json!({"phone": phone, "purpose": "signup"})).await?;
-        anyhow::ensure!(status == 202);
-        let (_, messages) = client.get(&format!("/v1/dev/messages?to={}", phone.replace('+', "%2B"))).await?;
-        let text = messages["messages"][0]["body"].as_str().unwrap_or_default();
-        let code: String = text.chars().filter(char::is_ascii_digit).take(6).collect();
-        let email = format!("{name}@example.com");
-        let signup = json!({"email": email, "phone": phone, "password": "Tickets!2026", "name": name,
-                            "birth_date": "1994-02-02", "verification_code": code});
-        let (status, body) = client.post("/v1/accounts", signup).await?;
-        anyhow::ensure!(status == 201, "signup {status}: {body}");
-        let (status, tokens) = client.post("/v1/sessions", json!({"email": email, "password": "Tickets!2026"})).await?;
-        anyhow::ensure!(status == 200, "login {status}: {tokens}");
-        client.token = tokens["access_token"].as_str().map(str::to_owned);
-        Ok(client)
-    }
-}
+use crate::{http::Client, platform::Platform};
 
 /// The next JSON text message on a live connection (30 s at most).
 async fn next_json<S>(socket: &mut S) -> anyhow::Result<Value>
@@ -301,6 +252,16 @@ async fn join_admitted_hold_checkout_pay_confirmed_ticket_verified() -> anyhow::
         ),
         (("GET", "/v1/tickets/{ticket_id}"), (&not_found[..], Value::Null)),
         (("GET", "/v1/tickets/{ticket_id}/qr.svg"), (&not_found[..], Value::Null)),
+        // Operator routes: buyers are not staff.
+        (("GET", "/v1/operator/performances/{performance_id}/dashboard"), (&[403][..], Value::Null)),
+        (("POST", "/v1/operator/performances/{performance_id}/publish"), (&[403][..], json!({"expected_version": 1}))),
+        (("POST", "/v1/operator/performances/{performance_id}/cancel"), (&[403][..], json!({}))),
+        (("POST", "/v1/operator/performances/{performance_id}/waiting-room/pause"), (&[403][..], json!({}))),
+        (("POST", "/v1/operator/performances/{performance_id}/waiting-room/resume"), (&[403][..], Value::Null)),
+        (
+            ("PATCH", "/v1/operator/performances/{performance_id}/waiting-room"),
+            (&[403][..], json!({"admission_rate_per_second": 1, "max_active_shoppers": 1})),
+        ),
         // WebSockets: a plain request is refused before anything is read.
         (("GET", "/v1/performances/{performance_id}/live"), (&[400, 426][..], Value::Null)),
         (("GET", "/v1/performances/{performance_id}/queue/{entry_id}/live"), (&[400, 426][..], Value::Null)),

@@ -3,7 +3,9 @@
 
 mod consistency;
 mod crash;
+mod http;
 mod journey;
+mod operator;
 mod platform;
 mod purchase;
 mod smoke;

@@ -21,6 +21,7 @@ use crate::{ApiError, accounts::AccountsApi, upstream::Upstreams};
 mod accounts;
 mod live;
 mod onsale;
+mod operator;
 pub mod protection;
 pub mod routes;
 pub mod views;
@@ -52,7 +53,7 @@ pub fn api() -> routes::Api {
         )
         .get("/openapi.json", "This document", routes::Access::Public, openapi_json)
         .get("/docs", "Swagger UI for this API", routes::Access::Public, docs);
-    live::register(onsale::register(accounts::register(api)))
+    operator::register(live::register(onsale::register(accounts::register(api))))
 }
 
 async fn openapi_json() -> Response {
