@@ -81,16 +81,17 @@ impl SeatEventRelay {
 
     /// Publishes counts when the inventory changed since the last snapshot (one replica per tick).
     async fn snapshot(&self, performance: Uuid, now: DateTime<Utc>) -> Result<usize, RelayError> {
+        // One small read when nothing changed: most ticks of most performances end here.
+        if self.store.snapshot_due(performance).await?.is_none() {
+            return Ok(0);
+        }
         let tick_ms = u64::try_from(self.tick.as_millis()).unwrap_or(1000).max(1);
         let slot = u64::try_from(now.timestamp_millis()).unwrap_or(0) / tick_ms;
         if !self.store.claim_snapshot(performance, slot, tick_ms * 4).await? {
             return Ok(0);
         }
-        let view = self.store.view(performance).await?;
-        let last = self.store.snapshot_version(performance, view.version).await?;
-        if view.version <= last {
-            return Ok(0);
-        }
+        // Counts only: a snapshot never needs the (large) list of taken seats.
+        let view = self.store.counts(performance).await?;
         let changed = availability(performance, &view);
         let mut events = vec![Event::new(PRODUCER, performance.to_string(), &changed, now)];
         if changed.available == 0 && changed.held == 0 && changed.capacity > 0 {
@@ -99,6 +100,8 @@ impl SeatEventRelay {
             events.push(Event::new(PRODUCER, performance.to_string(), &sold_out, now));
         }
         stream_outbox::publish(&self.producer, &self.topic, &events).await.map_err(RelayError::Publish)?;
+        // Only once the bus has it: a failed publish is retried on the next tick.
+        self.store.snapshot_published(performance, view.version).await?;
         Ok(events.len())
     }
 }

@@ -361,6 +361,23 @@ impl HoldStore {
         Ok(swept)
     }
 
+    /// The counts per section and the inventory version, without the seats (cheap: two fields'
+    /// worth of work, where [`Self::view`] reads every taken seat).
+    pub async fn counts(&self, performance: Uuid) -> Result<View, StoreError> {
+        let p = self.p(performance);
+        let (version, counts): (Option<String>, Vec<String>) = redis::pipe()
+            .atomic()
+            .hget(format!("{p}meta"), "version")
+            .hgetall(format!("{p}count"))
+            .query_async(&mut self.redis.clone())
+            .await?;
+        Ok(View {
+            version: number(&version.unwrap_or_else(|| "0".into()))?,
+            counts: parse_counts(&counts)?,
+            ..View::default()
+        })
+    }
+
     /// Taken seats, counts and version, read in one script (one consistent moment).
     pub async fn view(&self, performance: Uuid) -> Result<View, StoreError> {
         let (version, taken, counts, ga): (String, Vec<String>, Vec<String>, Vec<String>) =
@@ -369,24 +386,31 @@ impl HoldStore {
         for pair in taken.chunks_exact(2) {
             view.taken.insert(pair[0].clone(), if pair[1] == "S" { Taken::Sold } else { Taken::Held });
         }
-        for pair in counts.chunks_exact(2) {
-            let (section, kind) = pair[0].rsplit_once(':').ok_or_else(|| StoreError::Corrupt(pair[0].clone()))?;
-            // Counters can dip below zero for a moment (a hold re-taken before the sweeper ran).
-            let value = u32::try_from(pair[1].parse::<i64>().unwrap_or(0).max(0)).unwrap_or(u32::MAX);
-            let entry = view.counts.entry(section.to_owned()).or_default();
-            match kind {
-                "c" => entry.capacity = value,
-                "h" => entry.held = value,
-                "s" => entry.sold = value,
-                _ => {}
-            }
-        }
+        view.counts = parse_counts(&counts)?;
         for pair in ga.chunks_exact(2) {
             view.ga_available
                 .insert(pair[0].clone(), u32::try_from(pair[1].parse::<i64>().unwrap_or(0).max(0)).unwrap_or(0));
         }
         Ok(view)
     }
+}
+
+/// `<section>:c|h|s` fields as counts per section.
+fn parse_counts(fields: &[String]) -> Result<HashMap<String, Counts>, StoreError> {
+    let mut counts: HashMap<String, Counts> = HashMap::new();
+    for pair in fields.chunks_exact(2) {
+        let (section, kind) = pair[0].rsplit_once(':').ok_or_else(|| StoreError::Corrupt(pair[0].clone()))?;
+        // Counters can dip below zero for a moment (a hold re-taken before the sweeper ran).
+        let value = u32::try_from(pair[1].parse::<i64>().unwrap_or(0).max(0)).unwrap_or(u32::MAX);
+        let entry = counts.entry(section.to_owned()).or_default();
+        match kind {
+            "c" => entry.capacity = value,
+            "h" => entry.held = value,
+            "s" => entry.sold = value,
+            _ => {}
+        }
+    }
+    Ok(counts)
 }
 
 fn strings(values: Vec<redis::Value>) -> Result<Vec<String>, StoreError> {

@@ -56,12 +56,17 @@ impl HoldStore {
         Ok(claimed.is_some())
     }
 
-    /// The last inventory version published in a snapshot, and records a newer one.
-    pub async fn snapshot_version(&self, performance: Uuid, version: u64) -> Result<u64, StoreError> {
-        let key = format!("{}meta", self.p(performance));
-        let mut redis = self.redis.clone();
-        let previous: Option<u64> = redis.hget(&key, "snapshot_version").await?;
-        let _: () = redis.hset(&key, "snapshot_version", version).await?;
-        Ok(previous.unwrap_or(0))
+    /// The current inventory version when it is newer than the last published snapshot's.
+    pub async fn snapshot_due(&self, performance: Uuid) -> Result<Option<u64>, StoreError> {
+        let (version, published): (Option<u64>, Option<u64>) =
+            self.redis.clone().hmget(format!("{}meta", self.p(performance)), &["version", "snapshot_version"]).await?;
+        Ok(version.filter(|v| *v > published.unwrap_or(0)))
+    }
+
+    /// Records that the snapshot of `version` reached the bus.
+    pub async fn snapshot_published(&self, performance: Uuid, version: u64) -> Result<(), StoreError> {
+        let _: () =
+            self.redis.clone().hset(format!("{}meta", self.p(performance)), "snapshot_version", version).await?;
+        Ok(())
     }
 }
