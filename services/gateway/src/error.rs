@@ -100,6 +100,11 @@ impl ApiError {
         }
     }
 
+    /// For `map_err` on an upstream call.
+    pub fn upstream(service: &'static str) -> impl Fn(tonic::Status) -> Self {
+        move |status| ApiError::from_status(service, &status)
+    }
+
     /// The one table from an upstream gRPC status to HTTP. The upstream's stable code (metadata
     /// `floodgate-error-code`) passes through; its internals never do.
     pub fn from_status(service: &'static str, status: &tonic::Status) -> Self {

@@ -36,6 +36,19 @@ impl Limits {
         Self { redis, prefix: format!("{prefix}gateway:rl:") }
     }
 
+    /// Counts a hit and refuses it with 429 + `Retry-After` when over the limit. A limiter that
+    /// cannot count (Redis away) lets the request through rather than lock everyone out.
+    pub async fn enforce(&self, rule: Rule, key: &str) -> Result<(), crate::ApiError> {
+        match self.hit(rule, key, Utc::now()).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(retry)) => Err(crate::ApiError::TooManyRequests { retry_after_seconds: retry.as_secs().max(1) }),
+            Err(error) => {
+                tracing::warn!(%error, rule = rule.name, "rate limiter unavailable");
+                Ok(())
+            }
+        }
+    }
+
     /// Counts a hit; `Err(retry_after)` when over the limit.
     pub async fn hit(
         &self,

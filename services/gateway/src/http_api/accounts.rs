@@ -16,8 +16,7 @@ use sha2::Sha256;
 use crate::{
     ApiError,
     accounts::{
-        AccountsApi,
-        limits::{self, Rule},
+        AccountsApi, limits,
         messages::Message,
         repo::{self, By, RepoError},
         sessions::{Holder, SessionError},
@@ -47,18 +46,6 @@ pub fn register(api: Api) -> Api {
         .get("/v1/me", "The caller's profile", Access::Caller, me)
         .patch("/v1/me", "Change the profile (current password for sensitive changes)", Access::Caller, update_me)
         .get("/v1/dev/messages", "Development only: messages the development sender sent", Access::Public, dev_messages)
-}
-
-async fn limit(api: &AccountsApi, rule: Rule, key: &str) -> Result<(), ApiError> {
-    match api.limits.hit(rule, key, Utc::now()).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(retry)) => Err(ApiError::TooManyRequests { retry_after_seconds: retry.as_secs().max(1) }),
-        // A limiter that cannot count does not lock everyone out.
-        Err(error) => {
-            tracing::warn!(%error, "rate limiter unavailable");
-            Ok(())
-        }
-    }
 }
 
 fn code_error(error: VerificationError) -> ApiError {
@@ -110,7 +97,7 @@ async fn send_code(
     if !signup::is_e164(&request.phone) {
         return Err(ApiError::field("phone", "must be an international number like +821012345678"));
     }
-    limit(api, limits::CODES_PER_IP, &address).await?;
+    api.limits.enforce(limits::CODES_PER_IP, &address).await?;
     let code = api.verifications.issue(request.purpose, &request.phone, Utc::now()).await.map_err(code_error)?;
     let message = Message {
         channel: "sms".into(),
@@ -292,8 +279,8 @@ async fn log_in(
 ) -> Result<Response, ApiError> {
     let api = &state.accounts;
     let email = signup::normalize_email(&request.email).unwrap_or_default();
-    limit(api, limits::LOGIN_PER_IP, &address).await?;
-    limit(api, limits::LOGIN_PER_ACCOUNT, &email).await?;
+    api.limits.enforce(limits::LOGIN_PER_IP, &address).await?;
+    api.limits.enforce(limits::LOGIN_PER_ACCOUNT, &email).await?;
     let account = repo::find(&api.pool, By::Email(&email)).await.map_err(repo_error)?;
     // The same work and the same answer whether or not the email has an account.
     let password = request.password.clone();

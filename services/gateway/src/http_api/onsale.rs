@@ -100,10 +100,6 @@ pub fn buyer_of(caller: &Caller) -> String {
     buyer_key(caller)
 }
 
-fn upstream(service: &'static str) -> impl Fn(tonic::Status) -> ApiError {
-    move |status| ApiError::from_status(service, &status)
-}
-
 /// Ids in paths are UUIDs: anything else is not found (never an upstream round trip).
 fn uuid(id: &str) -> Result<String, ApiError> {
     uuid::Uuid::parse_str(id)
@@ -116,10 +112,7 @@ const HOLDS_PER_ACCOUNT: crate::accounts::limits::Rule =
     crate::accounts::limits::Rule { name: "holds-account", max: 30, window: std::time::Duration::from_secs(60) };
 
 async fn limit_holds(state: &ApiState, caller: &Caller) -> Result<(), ApiError> {
-    match state.accounts.limits.hit(HOLDS_PER_ACCOUNT, &buyer_key(caller), chrono::Utc::now()).await {
-        Ok(Err(retry)) => Err(ApiError::TooManyRequests { retry_after_seconds: retry.as_secs().max(1) }),
-        _ => Ok(()),
-    }
+    state.accounts.limits.enforce(HOLDS_PER_ACCOUNT, &buyer_key(caller)).await
 }
 
 fn idempotency_key(headers: &HeaderMap) -> String {
@@ -164,7 +157,8 @@ async fn availability(
         performance_id: uuid(&performance_id)?,
         section_ids: query.section.into_iter().collect(),
     };
-    let reply = state.upstreams.booking().get_seat_availability(request).await.map_err(upstream("booking"))?;
+    let reply =
+        state.upstreams.booking().get_seat_availability(request).await.map_err(ApiError::upstream("booking"))?;
     Ok(Json(views::availability(&reply.into_inner())).into_response())
 }
 
@@ -175,7 +169,7 @@ async fn join_queue(
 ) -> Result<Response, ApiError> {
     let request =
         queue::JoinRequest { sale_id: uuid(&performance_id)?, buyer_id: buyer_key(&caller), device_id: String::new() };
-    let joined = state.upstreams.queue().join(request).await.map_err(upstream("queue"))?.into_inner();
+    let joined = state.upstreams.queue().join(request).await.map_err(ApiError::upstream("queue"))?.into_inner();
     let position = joined.position.unwrap_or_default();
     Ok((StatusCode::CREATED, Json(views::position(&position))).into_response())
 }
@@ -186,7 +180,8 @@ async fn position(
     Path((performance_id, entry_id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let request = queue::GetPositionRequest { sale_id: uuid(&performance_id)?, entry_id, buyer_id: buyer_key(&caller) };
-    let position = state.upstreams.queue().get_position(request).await.map_err(upstream("queue"))?.into_inner();
+    let position =
+        state.upstreams.queue().get_position(request).await.map_err(ApiError::upstream("queue"))?.into_inner();
     Ok(Json(views::position(&position)).into_response())
 }
 
@@ -232,7 +227,7 @@ async fn hold_seats(
         admission_token: admission(&headers, body.admission_token),
         idempotency_key: headers.get("idempotency-key").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned(),
     };
-    let hold = state.upstreams.booking().hold_seats(request).await.map_err(upstream("booking"))?.into_inner();
+    let hold = state.upstreams.booking().hold_seats(request).await.map_err(ApiError::upstream("booking"))?.into_inner();
     Ok((StatusCode::CREATED, Json(views::hold(&hold))).into_response())
 }
 
@@ -265,7 +260,13 @@ async fn hold_best(
         admission_token: admission(&headers, body.admission_token),
         idempotency_key: headers.get("idempotency-key").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned(),
     };
-    let hold = state.upstreams.booking().hold_best_available(request).await.map_err(upstream("booking"))?.into_inner();
+    let hold = state
+        .upstreams
+        .booking()
+        .hold_best_available(request)
+        .await
+        .map_err(ApiError::upstream("booking"))?
+        .into_inner();
     Ok((StatusCode::CREATED, Json(views::hold(&hold))).into_response())
 }
 
@@ -279,7 +280,7 @@ async fn get_hold(
         buyer: Some(buyer(&caller)),
         performance_id: uuid(&performance_id)?,
     };
-    let hold = state.upstreams.booking().get_hold(request).await.map_err(upstream("booking"))?.into_inner();
+    let hold = state.upstreams.booking().get_hold(request).await.map_err(ApiError::upstream("booking"))?.into_inner();
     Ok(Json(views::hold(&hold)).into_response())
 }
 
@@ -293,7 +294,8 @@ async fn release_hold(
         buyer: Some(buyer(&caller)),
         performance_id: uuid(&performance_id)?,
     };
-    let released = state.upstreams.booking().release_hold(request).await.map_err(upstream("booking"))?.into_inner();
+    let released =
+        state.upstreams.booking().release_hold(request).await.map_err(ApiError::upstream("booking"))?.into_inner();
     Ok(Json(json!({ "released": released.released })).into_response())
 }
 
@@ -349,7 +351,7 @@ async fn checkout(
         idempotency_key: idempotency_key(&headers),
         performance_id: uuid(&performance_id)?,
     };
-    let order = state.upstreams.booking().checkout(request).await.map_err(upstream("booking"))?.into_inner();
+    let order = state.upstreams.booking().checkout(request).await.map_err(ApiError::upstream("booking"))?.into_inner();
     Ok((StatusCode::CREATED, Json(views::order(&order))).into_response())
 }
 
@@ -361,7 +363,8 @@ async fn list_orders(
     Query(query): Query<PageQuery>,
 ) -> Result<Response, ApiError> {
     let request = booking::ListOrdersRequest { buyer: Some(buyer(&caller)), page: Some(query.page()) };
-    let reply = state.upstreams.booking().list_orders(request).await.map_err(upstream("booking"))?.into_inner();
+    let reply =
+        state.upstreams.booking().list_orders(request).await.map_err(ApiError::upstream("booking"))?.into_inner();
     let next = reply.page.map(|p| p.next_cursor).filter(|c| !c.is_empty());
     Ok(Json(json!({ "orders": reply.orders.iter().map(views::order).collect::<Vec<_>>(), "next_cursor": next }))
         .into_response())
@@ -373,7 +376,7 @@ async fn get_order(
     Path(order_id): Path<String>,
 ) -> Result<Response, ApiError> {
     let request = booking::GetOrderRequest { order_id: uuid(&order_id)?, buyer: Some(buyer(&caller)) };
-    let order = state.upstreams.booking().get_order(request).await.map_err(upstream("booking"))?.into_inner();
+    let order = state.upstreams.booking().get_order(request).await.map_err(ApiError::upstream("booking"))?.into_inner();
     Ok(Json(views::order(&order)).into_response())
 }
 
@@ -400,7 +403,8 @@ async fn cancel_order(
         reason: body.reason.chars().take(500).collect(),
         idempotency_key: idempotency_key(&headers),
     };
-    let order = state.upstreams.booking().cancel_order(request).await.map_err(upstream("booking"))?.into_inner();
+    let order =
+        state.upstreams.booking().cancel_order(request).await.map_err(ApiError::upstream("booking"))?.into_inner();
     Ok(Json(views::order(&order)).into_response())
 }
 
@@ -428,7 +432,8 @@ async fn start_payment(
         fail_url: body.fail_url,
         idempotency_key: idempotency_key(&headers),
     };
-    let prepared = state.upstreams.payment().prepare(request).await.map_err(upstream("payment"))?.into_inner();
+    let prepared =
+        state.upstreams.payment().prepare(request).await.map_err(ApiError::upstream("payment"))?.into_inner();
     let mut body = views::payment(&prepared.payment.unwrap_or_default());
     body["redirect_url"] = json!(prepared.redirect_url);
     body["provider_tid"] = json!(prepared.provider_tid);
@@ -459,7 +464,7 @@ async fn approve_payment(
         buyer: Some(buyer(&caller)),
         idempotency_key: idempotency_key(&headers),
     };
-    let paid = state.upstreams.payment().approve(request).await.map_err(upstream("payment"))?.into_inner();
+    let paid = state.upstreams.payment().approve(request).await.map_err(ApiError::upstream("payment"))?.into_inner();
     if paid.order_id != order_id {
         return Err(ApiError::NotFound { method: "POST".into(), path: format!("/v1/orders/{order_id}/payment") });
     }
@@ -472,8 +477,13 @@ async fn get_payment(
     Path(order_id): Path<String>,
 ) -> Result<Response, ApiError> {
     let request = payment::GetPaymentByOrderRequest { order_id: uuid(&order_id)?, buyer: Some(buyer(&caller)) };
-    let found =
-        state.upstreams.payment().get_payment_by_order(request).await.map_err(upstream("payment"))?.into_inner();
+    let found = state
+        .upstreams
+        .payment()
+        .get_payment_by_order(request)
+        .await
+        .map_err(ApiError::upstream("payment"))?
+        .into_inner();
     Ok(Json(views::payment(&found)).into_response())
 }
 
@@ -486,7 +496,8 @@ async fn list_tickets(
 ) -> Result<Response, ApiError> {
     let order_id = query.order_id.as_deref().map(uuid).transpose()?.unwrap_or_default();
     let request = booking::ListTicketsRequest { buyer: Some(buyer(&caller)), order_id, page: Some(query.page()) };
-    let reply = state.upstreams.booking().list_tickets(request).await.map_err(upstream("booking"))?.into_inner();
+    let reply =
+        state.upstreams.booking().list_tickets(request).await.map_err(ApiError::upstream("booking"))?.into_inner();
     let next = reply.page.map(|p| p.next_cursor).filter(|c| !c.is_empty());
     Ok(Json(json!({ "tickets": reply.tickets.iter().map(views::ticket).collect::<Vec<_>>(), "next_cursor": next }))
         .into_response())
@@ -494,7 +505,7 @@ async fn list_tickets(
 
 async fn fetch_ticket(state: &ApiState, caller: &Caller, ticket_id: &str) -> Result<booking::Ticket, ApiError> {
     let request = booking::GetTicketRequest { ticket_id: uuid(ticket_id)?, buyer: Some(buyer(caller)) };
-    Ok(state.upstreams.booking().get_ticket(request).await.map_err(upstream("booking"))?.into_inner())
+    Ok(state.upstreams.booking().get_ticket(request).await.map_err(ApiError::upstream("booking"))?.into_inner())
 }
 
 async fn get_ticket(
@@ -535,11 +546,15 @@ async fn lookup_guest_order(
 ) -> Result<Response, ApiError> {
     let rule =
         crate::accounts::limits::Rule { name: "guest-lookup-ip", max: 10, window: std::time::Duration::from_secs(60) };
-    if let Ok(Err(retry)) = state.accounts.limits.hit(rule, &address, chrono::Utc::now()).await {
-        return Err(ApiError::TooManyRequests { retry_after_seconds: retry.as_secs().max(1) });
-    }
+    state.accounts.limits.enforce(rule, &address).await?;
     let request = booking::LookupGuestOrderRequest { order_number: body.order_number, phone: body.phone };
-    let order = state.upstreams.booking().lookup_guest_order(request).await.map_err(upstream("booking"))?.into_inner();
+    let order = state
+        .upstreams
+        .booking()
+        .lookup_guest_order(request)
+        .await
+        .map_err(ApiError::upstream("booking"))?
+        .into_inner();
     Ok(Json(views::order(&order)).into_response())
 }
 
@@ -564,7 +579,8 @@ async fn verify_ticket(
         performance_id: uuid(&body.performance_id)?,
         scanner_id: caller.0.sub.clone(),
     };
-    let scan = state.upstreams.booking().verify_ticket(request).await.map_err(upstream("booking"))?.into_inner();
+    let scan =
+        state.upstreams.booking().verify_ticket(request).await.map_err(ApiError::upstream("booking"))?.into_inner();
     Ok(Json(json!({
         "outcome": scan.outcome().as_str_name().trim_start_matches("VERIFY_OUTCOME_").to_lowercase(),
         "ticket": scan.ticket.as_ref().map(views::ticket),

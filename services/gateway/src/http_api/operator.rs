@@ -42,10 +42,6 @@ pub fn register(api: Api) -> Api {
         .patch(ROOM, "Change the admission rate and active-shopper cap", Access::Staff, outflow)
 }
 
-fn upstream(service: &'static str) -> impl Fn(tonic::Status) -> ApiError {
-    move |status| ApiError::from_status(service, &status)
-}
-
 /// The performance, after checking the caller may operate it (its venue is theirs).
 async fn operated(state: &ApiState, caller: &Caller, performance_id: &str) -> Result<catalog::Performance, ApiError> {
     if !matches!(caller.0.role, Role::Operator | Role::Admin) {
@@ -58,13 +54,13 @@ async fn operated(state: &ApiState, caller: &Caller, performance_id: &str) -> Re
     let performance = catalog
         .get_performance(catalog::GetPerformanceRequest { performance_id: id })
         .await
-        .map_err(upstream("catalog"))?
+        .map_err(ApiError::upstream("catalog"))?
         .into_inner();
     if caller.0.role == Role::Operator {
         let hall = catalog
             .get_hall(catalog::GetHallRequest { hall_id: performance.hall_id.clone() })
             .await
-            .map_err(upstream("catalog"))?
+            .map_err(ApiError::upstream("catalog"))?
             .into_inner();
         if !caller.0.venues.contains(&hall.venue_id) {
             return Err(ApiError::Forbidden {
@@ -97,7 +93,7 @@ async fn dashboard(
         .queue()
         .get_room_stats(queue::GetRoomStatsRequest { sale_id })
         .await
-        .map_err(upstream("queue"))?
+        .map_err(ApiError::upstream("queue"))?
         .into_inner();
     let availability = state
         .upstreams
@@ -106,14 +102,14 @@ async fn dashboard(
             performance_id: performance.performance_id.clone(),
         })
         .await
-        .map_err(upstream("catalog"))?
+        .map_err(ApiError::upstream("catalog"))?
         .into_inner();
     let box_office = state
         .upstreams
         .catalog()
         .get_box_office(catalog::GetBoxOfficeRequest { from: None, to: None, limit: 100 })
         .await
-        .map_err(upstream("catalog"))?
+        .map_err(ApiError::upstream("catalog"))?
         .into_inner();
     let event = box_office.entries.iter().find(|e| e.event_id == performance.event_id);
     let total = |f: fn(&catalog::SectionAvailability) -> u32| availability.sections.iter().map(f).sum::<u32>();
@@ -161,8 +157,13 @@ async fn publish(
         performance_id: performance.performance_id,
         expected_version: body.expected_version,
     };
-    let published =
-        state.upstreams.catalog().publish_performance(request).await.map_err(upstream("catalog"))?.into_inner();
+    let published = state
+        .upstreams
+        .catalog()
+        .publish_performance(request)
+        .await
+        .map_err(ApiError::upstream("catalog"))?
+        .into_inner();
     Ok(Json(json!({"performance_id": published.performance_id, "status": published.status().as_str_name(), "version": published.version})).into_response())
 }
 
@@ -181,8 +182,13 @@ async fn cancel(
 ) -> Result<Response, ApiError> {
     let performance = operated(&state, &caller, &performance_id).await?;
     let request = catalog::CancelPerformanceRequest { performance_id: performance.performance_id, reason: body.reason };
-    let cancelled =
-        state.upstreams.catalog().cancel_performance(request).await.map_err(upstream("catalog"))?.into_inner();
+    let cancelled = state
+        .upstreams
+        .catalog()
+        .cancel_performance(request)
+        .await
+        .map_err(ApiError::upstream("catalog"))?
+        .into_inner();
     Ok(Json(json!({"performance_id": cancelled.performance_id, "status": cancelled.status().as_str_name()}))
         .into_response())
 }
@@ -195,7 +201,7 @@ async fn pause(
 ) -> Result<Response, ApiError> {
     let performance = operated(&state, &caller, &performance_id).await?;
     let request = queue::PauseRoomRequest { sale_id: performance.performance_id, reason: body.reason };
-    let paused = state.upstreams.queue().pause_room(request).await.map_err(upstream("queue"))?.into_inner();
+    let paused = state.upstreams.queue().pause_room(request).await.map_err(ApiError::upstream("queue"))?.into_inner();
     Ok(Json(room(&paused)).into_response())
 }
 
@@ -210,7 +216,7 @@ async fn resume(
         .queue()
         .resume_room(queue::ResumeRoomRequest { sale_id: performance.performance_id })
         .await
-        .map_err(upstream("queue"))?
+        .map_err(ApiError::upstream("queue"))?
         .into_inner();
     Ok(Json(room(&resumed)).into_response())
 }
@@ -234,6 +240,6 @@ async fn outflow(
         admission_rate_per_second: body.admission_rate_per_second,
         max_active_shoppers: body.max_active_shoppers,
     };
-    let changed = state.upstreams.queue().set_outflow(request).await.map_err(upstream("queue"))?.into_inner();
+    let changed = state.upstreams.queue().set_outflow(request).await.map_err(ApiError::upstream("queue"))?.into_inner();
     Ok(Json(room(&changed)).into_response())
 }

@@ -11,7 +11,6 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use chrono::Utc;
 use tokio::sync::Semaphore;
 
 use super::ApiState;
@@ -74,15 +73,10 @@ pub async fn guard(
     let Ok(_permit) = protection.in_flight.clone().try_acquire_owned() else {
         return ApiError::Overloaded.into_response();
     };
-    if let Some(rule) = protection.per_address {
-        match protection.limits.hit(rule, &address, Utc::now()).await {
-            Ok(Err(retry)) => {
-                return ApiError::TooManyRequests { retry_after_seconds: retry.as_secs().max(1) }.into_response();
-            }
-            Ok(Ok(())) => {}
-            // A limiter that cannot count does not lock everyone out.
-            Err(error) => tracing::warn!(%error, "rate limiter unavailable"),
-        }
+    if let Some(rule) = protection.per_address
+        && let Err(refused) = protection.limits.enforce(rule, &address).await
+    {
+        return refused.into_response();
     }
     next.run(request).await
 }
