@@ -76,6 +76,27 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     }
 }
 
+/// A JSON body that may be absent (cookie-based clients send none); when present it is as strict
+/// as [`JsonBody`], but any content type is accepted since browsers' `sendBeacon` sends none.
+#[derive(Debug, Clone)]
+pub struct OptionalJsonBody<T>(pub Option<T>);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OptionalJsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let body = axum::body::Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| ApiError::BadRequest { code: "INVALID_BODY", message: rejection.body_text() })?;
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJsonBody(None));
+        }
+        serde_json::from_slice(&body)
+            .map(|value| OptionalJsonBody(Some(value)))
+            .map_err(|e| ApiError::BadRequest { code: "INVALID_JSON", message: e.to_string() })
+    }
+}
+
 /// The client's address for rate limits (`unknown` when the server was not told, e.g. in tests
 /// serving the router directly).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -12,7 +12,7 @@ pub const LIFETIME: Duration = Duration::minutes(5);
 pub const MAX_ATTEMPTS: u32 = 5;
 
 /// What a code proves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Purpose {
     Signup,

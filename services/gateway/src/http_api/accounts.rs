@@ -22,7 +22,7 @@ use crate::{
         sessions::{Holder, SessionError},
         verifications::VerificationError,
     },
-    auth::{ACCESS_COOKIE, Caller, ClientAddress, JsonBody, REFRESH_COOKIE},
+    auth::{ACCESS_COOKIE, Caller, ClientAddress, JsonBody, OptionalJsonBody, REFRESH_COOKIE},
     domain::{
         jwt::Role,
         password,
@@ -75,7 +75,7 @@ fn repo_error(error: RepoError) -> ApiError {
 
 // ---- verification codes ----
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct CodeRequest {
     phone: String,
@@ -116,7 +116,7 @@ async fn send_code(
 
 // ---- signup ----
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct SignupRequest {
     email: String,
@@ -190,7 +190,7 @@ async fn sign_up(
     Ok((StatusCode::CREATED, Json(Profile::from(account))).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct AvailabilityQuery {
     email: Option<String>,
@@ -220,7 +220,7 @@ async fn availability(
 
 // ---- sessions ----
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct LoginRequest {
     email: String,
@@ -298,7 +298,7 @@ async fn log_in(
     Ok(tokens_response(api, access_for(api, &holder, account.venues), refresh))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RefreshRequest {
     refresh_token: Option<String>,
@@ -317,23 +317,13 @@ fn refresh_token(headers: &HeaderMap, body: Option<RefreshRequest>) -> Option<St
     })
 }
 
-/// An optional JSON body (cookie-based clients send none).
-async fn optional_body(body: axum::body::Bytes) -> Result<Option<RefreshRequest>, ApiError> {
-    if body.is_empty() {
-        return Ok(None);
-    }
-    serde_json::from_slice(&body)
-        .map(Some)
-        .map_err(|e| ApiError::BadRequest { code: "INVALID_JSON", message: e.to_string() })
-}
-
 async fn refresh(
     State(state): State<ApiState>,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    OptionalJsonBody(body): OptionalJsonBody<RefreshRequest>,
 ) -> Result<Response, ApiError> {
     let api = &state.accounts;
-    let token = refresh_token(&headers, optional_body(body).await?).ok_or_else(|| ApiError::Unauthorized {
+    let token = refresh_token(&headers, body).ok_or_else(|| ApiError::Unauthorized {
         code: "INVALID_REFRESH_TOKEN",
         message: "a refresh token is required".into(),
     })?;
@@ -355,10 +345,10 @@ async fn refresh(
 async fn log_out(
     State(state): State<ApiState>,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    OptionalJsonBody(body): OptionalJsonBody<RefreshRequest>,
 ) -> Result<Response, ApiError> {
     let api = &state.accounts;
-    if let Some(token) = refresh_token(&headers, optional_body(body).await?) {
+    if let Some(token) = refresh_token(&headers, body) {
         api.sessions.revoke(&token).await.map_err(session_error)?;
     }
     let mut response = StatusCode::NO_CONTENT.into_response();
@@ -374,7 +364,7 @@ async fn log_out(
 
 // ---- guests ----
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct GuestRequest {
     phone: String,
@@ -429,7 +419,7 @@ async fn me(State(state): State<ApiState>, caller: Caller) -> Result<Response, A
     Ok(Json(Profile::from(account_of(&state.accounts, &caller).await?)).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct ProfileChanges {
     name: Option<String>,
@@ -498,7 +488,7 @@ async fn update_me(
 
 // ---- development ----
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct MessagesQuery {
     to: Option<String>,

@@ -58,7 +58,7 @@ fn check_origin(state: &ApiState, headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct LiveQuery {
     /// Comma-separated section ids; empty = all (small venues).

@@ -128,7 +128,7 @@ fn admission(headers: &HeaderMap, body: Option<String>) -> String {
         .unwrap_or_default()
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct PageQuery {
     page_size: Option<u32>,
@@ -187,14 +187,14 @@ async fn position(
 
 // ---- holds ----
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct GaWanted {
     section_id: String,
     quantity: u32,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct HoldBody {
     #[serde(default)]
@@ -231,7 +231,7 @@ async fn hold_seats(
     Ok((StatusCode::CREATED, Json(views::hold(&hold))).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct BestBody {
     quantity: u32,
@@ -299,7 +299,7 @@ async fn release_hold(
     Ok(Json(json!({ "released": released.released })).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct TicketWanted {
     seat_id: Option<String>,
@@ -307,7 +307,7 @@ struct TicketWanted {
     audience: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct CheckoutBody {
     #[serde(default)]
@@ -380,7 +380,7 @@ async fn get_order(
     Ok(Json(views::order(&order)).into_response())
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct CancelBody {
     #[serde(default)]
@@ -408,7 +408,7 @@ async fn cancel_order(
     Ok(Json(views::order(&order)).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct PaymentBody {
     /// Where the provider sends the browser back (the app's own pages).
@@ -440,7 +440,7 @@ async fn start_payment(
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct ApproveBody {
     payment_id: String,
@@ -531,7 +531,7 @@ async fn ticket_qr(
     Ok(([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "private, no-store")], svg).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct LookupBody {
     order_number: String,
@@ -558,7 +558,7 @@ async fn lookup_guest_order(
     Ok(Json(views::order(&order)).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct VerifyBody {
     qr_payload: String,

@@ -140,7 +140,7 @@ async fn dashboard(
     .into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct PublishBody {
     expected_version: i64,
@@ -167,7 +167,7 @@ async fn publish(
     Ok(Json(json!({"performance_id": published.performance_id, "status": published.status().as_str_name(), "version": published.version})).into_response())
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct ReasonBody {
     #[serde(default)]
@@ -221,7 +221,7 @@ async fn resume(
     Ok(Json(room(&resumed)).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct OutflowBody {
     admission_rate_per_second: u32,
