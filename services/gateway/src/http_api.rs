@@ -19,11 +19,14 @@ use tower_http::{
 use crate::{ApiError, accounts::AccountsApi, upstream::Upstreams};
 
 mod accounts;
+mod browse;
 mod live;
 mod onsale;
 mod operator;
 pub mod protection;
 pub mod routes;
+mod scope;
+mod setup;
 pub mod views;
 
 /// Larger bodies are refused with 413 before a handler runs.
@@ -53,7 +56,8 @@ pub fn api() -> routes::Api {
         )
         .get("/openapi.json", "This document", routes::Access::Public, openapi_json)
         .get("/docs", "Swagger UI for this API", routes::Access::Public, docs);
-    operator::register(live::register(onsale::register(accounts::register(api))))
+    let api = browse::register(onsale::register(accounts::register(api)));
+    setup::register(operator::register(live::register(api)))
 }
 
 async fn openapi_json() -> Response {

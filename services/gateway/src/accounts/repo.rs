@@ -139,3 +139,59 @@ pub async fn update(pool: &PgPool, id: Uuid, changes: &Changes<'_>, now: DateTim
     .map_err(taken)?;
     Ok(())
 }
+
+/// Makes the account a buyer, an operator of `venues`, or an admin; the next refresh carries it.
+pub async fn set_role(
+    pool: &PgPool,
+    id: Uuid,
+    role: Role,
+    venues: &[Uuid],
+    now: DateTime<Utc>,
+) -> Result<bool, RepoError> {
+    let name = match role {
+        Role::Admin => "admin",
+        Role::Operator => "operator",
+        Role::Buyer | Role::Guest => "buyer",
+    };
+    let mut tx = pool.begin().await?;
+    let found = sqlx::query("UPDATE accounts SET role = $2, updated_at = $3 WHERE id = $1")
+        .bind(id)
+        .bind(name)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if found == 0 {
+        return Ok(false);
+    }
+    sqlx::query("DELETE FROM operator_venues WHERE account_id = $1").bind(id).execute(&mut *tx).await?;
+    if role == Role::Operator {
+        sqlx::query("INSERT INTO operator_venues (account_id, venue_id) SELECT $1, unnest($2::uuid[])")
+            .bind(id)
+            .bind(venues)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Records who created an event (first writer wins: a retried create keeps its owner).
+pub async fn claim_event(pool: &PgPool, event_id: Uuid, account: Uuid, now: DateTime<Utc>) -> Result<(), RepoError> {
+    sqlx::query(
+        "INSERT INTO event_owners (event_id, account_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+    )
+    .bind(event_id)
+    .bind(account)
+    .bind(now)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub async fn event_owner(pool: &PgPool, event_id: Uuid) -> Result<Option<Uuid>, RepoError> {
+    Ok(sqlx::query_scalar("SELECT account_id FROM event_owners WHERE event_id = $1")
+        .bind(event_id)
+        .fetch_optional(pool)
+        .await?)
+}

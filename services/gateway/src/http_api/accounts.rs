@@ -64,7 +64,7 @@ fn code_error(error: VerificationError) -> ApiError {
     }
 }
 
-fn repo_error(error: RepoError) -> ApiError {
+pub(super) fn repo_error(error: RepoError) -> ApiError {
     match error {
         RepoError::Taken(what) => {
             ApiError::Conflict { code: "ALREADY_REGISTERED", message: format!("this {what} is already registered") }

@@ -17,6 +17,8 @@ use serde_json::json;
 use super::{
     ApiState,
     routes::{Access, Api},
+    // Ids in paths are UUIDs: anything else is not found (never an upstream round trip).
+    scope::id as uuid,
     views,
 };
 use crate::{
@@ -98,13 +100,6 @@ fn buyer_key(caller: &Caller) -> String {
 /// The caller's buyer key (the waiting room's buyer id).
 pub fn buyer_of(caller: &Caller) -> String {
     buyer_key(caller)
-}
-
-/// Ids in paths are UUIDs: anything else is not found (never an upstream round trip).
-fn uuid(id: &str) -> Result<String, ApiError> {
-    uuid::Uuid::parse_str(id)
-        .map(|u| u.to_string())
-        .map_err(|_| ApiError::NotFound { method: String::new(), path: format!("…/{id}") })
 }
 
 /// Holds per account per minute: enough to pick seats, too few to hoard them (C9).

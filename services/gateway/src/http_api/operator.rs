@@ -14,12 +14,11 @@ use serde_json::json;
 use super::{
     ApiState,
     routes::{Access, Api},
-    views,
+    scope, views,
 };
 use crate::{
     ApiError,
     auth::{Caller, JsonBody},
-    domain::jwt::Role,
 };
 
 pub fn register(api: Api) -> Api {
@@ -42,36 +41,6 @@ pub fn register(api: Api) -> Api {
         .patch(ROOM, "Change the admission rate and active-shopper cap", Access::Staff, outflow)
 }
 
-/// The performance, after checking the caller may operate it (its venue is theirs).
-async fn operated(state: &ApiState, caller: &Caller, performance_id: &str) -> Result<catalog::Performance, ApiError> {
-    if !matches!(caller.0.role, Role::Operator | Role::Admin) {
-        return Err(ApiError::Forbidden { code: "STAFF_ONLY", message: "operators and admins only".into() });
-    }
-    let id = uuid::Uuid::parse_str(performance_id)
-        .map_err(|_| ApiError::NotFound { method: String::new(), path: performance_id.to_owned() })?
-        .to_string();
-    let mut catalog = state.upstreams.catalog();
-    let performance = catalog
-        .get_performance(catalog::GetPerformanceRequest { performance_id: id })
-        .await
-        .map_err(ApiError::upstream("catalog"))?
-        .into_inner();
-    if caller.0.role == Role::Operator {
-        let hall = catalog
-            .get_hall(catalog::GetHallRequest { hall_id: performance.hall_id.clone() })
-            .await
-            .map_err(ApiError::upstream("catalog"))?
-            .into_inner();
-        if !caller.0.venues.contains(&hall.venue_id) {
-            return Err(ApiError::Forbidden {
-                code: "NOT_YOUR_VENUE",
-                message: "this performance is at a venue you do not manage".into(),
-            });
-        }
-    }
-    Ok(performance)
-}
-
 fn room(room: &queue::Room) -> serde_json::Value {
     json!({
         "state": room.state().as_str_name().trim_start_matches("ROOM_STATE_").to_lowercase(),
@@ -86,7 +55,7 @@ async fn dashboard(
     caller: Caller,
     Path(performance_id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let performance = operated(&state, &caller, &performance_id).await?;
+    let performance = scope::performance(&state, &caller, &performance_id).await?;
     let sale_id = performance.performance_id.clone();
     let stats = state
         .upstreams
@@ -152,7 +121,7 @@ async fn publish(
     Path(performance_id): Path<String>,
     JsonBody(body): JsonBody<PublishBody>,
 ) -> Result<Response, ApiError> {
-    let performance = operated(&state, &caller, &performance_id).await?;
+    let performance = scope::performance(&state, &caller, &performance_id).await?;
     let request = catalog::PublishPerformanceRequest {
         performance_id: performance.performance_id,
         expected_version: body.expected_version,
@@ -180,7 +149,7 @@ async fn cancel(
     Path(performance_id): Path<String>,
     JsonBody(body): JsonBody<ReasonBody>,
 ) -> Result<Response, ApiError> {
-    let performance = operated(&state, &caller, &performance_id).await?;
+    let performance = scope::performance(&state, &caller, &performance_id).await?;
     let request = catalog::CancelPerformanceRequest { performance_id: performance.performance_id, reason: body.reason };
     let cancelled = state
         .upstreams
@@ -199,7 +168,7 @@ async fn pause(
     Path(performance_id): Path<String>,
     JsonBody(body): JsonBody<ReasonBody>,
 ) -> Result<Response, ApiError> {
-    let performance = operated(&state, &caller, &performance_id).await?;
+    let performance = scope::performance(&state, &caller, &performance_id).await?;
     let request = queue::PauseRoomRequest { sale_id: performance.performance_id, reason: body.reason };
     let paused = state.upstreams.queue().pause_room(request).await.map_err(ApiError::upstream("queue"))?.into_inner();
     Ok(Json(room(&paused)).into_response())
@@ -210,7 +179,7 @@ async fn resume(
     caller: Caller,
     Path(performance_id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let performance = operated(&state, &caller, &performance_id).await?;
+    let performance = scope::performance(&state, &caller, &performance_id).await?;
     let resumed = state
         .upstreams
         .queue()
@@ -234,7 +203,7 @@ async fn outflow(
     Path(performance_id): Path<String>,
     JsonBody(body): JsonBody<OutflowBody>,
 ) -> Result<Response, ApiError> {
-    let performance = operated(&state, &caller, &performance_id).await?;
+    let performance = scope::performance(&state, &caller, &performance_id).await?;
     let request = queue::SetOutflowRequest {
         sale_id: performance.performance_id,
         admission_rate_per_second: body.admission_rate_per_second,

@@ -5,6 +5,8 @@ use base64::{Engine as _, engine::general_purpose::STANDARD};
 use floodgate_proto::{booking::v1 as booking, payment::v1 as payment, queue::v1 as queue, types::v1 as types};
 use serde_json::{Value, json};
 
+pub mod catalog;
+
 pub fn money(money: Option<&types::Money>) -> Value {
     money.map_or(Value::Null, |m| json!({ "minor": m.minor, "currency": m.currency }))
 }
@@ -21,7 +23,7 @@ fn seat(seat: Option<&types::SeatRef>) -> Value {
     )
 }
 
-fn lower(name: &str, prefix: &str) -> String {
+pub fn lower(name: &str, prefix: &str) -> String {
     name.trim_start_matches(prefix).to_lowercase()
 }
 
