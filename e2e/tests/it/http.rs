@@ -31,6 +31,17 @@ impl Client {
         self.call(reqwest::Method::POST, path, Some(body)).await
     }
 
+    pub async fn put(&self, path: &str, body: Value) -> anyhow::Result<(u16, Value)> {
+        self.call(reqwest::Method::PUT, path, Some(body)).await
+    }
+
+    /// Logs in again: roles and venues come with the new token.
+    pub async fn relogin(self, email: &str) -> anyhow::Result<Self> {
+        let (status, tokens) = self.post("/v1/sessions", json!({"email": email, "password": "Tickets!2026"})).await?;
+        anyhow::ensure!(status == 200, "login {status}: {tokens}");
+        Ok(Client { token: tokens["access_token"].as_str().map(str::to_owned), ..self })
+    }
+
     /// Signs up (phone verified through the development outbox) and logs in.
     pub async fn sign_up(base: &str, name: &str, phone: &str) -> anyhow::Result<Self> {
         let mut client = Client { base: base.to_owned(), http: reqwest::Client::new(), token: None };

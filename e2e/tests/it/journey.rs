@@ -225,6 +225,11 @@ async fn join_admitted_hold_checkout_pay_confirmed_ticket_verified() -> anyhow::
         ("hold_id", hold_id.clone()),
         ("order_id", order_id.clone()),
         ("ticket_id", ticket_id.clone()),
+        // Staff-only resources: a buyer is refused before anything is looked up.
+        ("venue_id", uuid::Uuid::now_v7().to_string()),
+        ("hall_id", uuid::Uuid::now_v7().to_string()),
+        ("event_id", uuid::Uuid::now_v7().to_string()),
+        ("account_id", uuid::Uuid::now_v7().to_string()),
     ]);
     let not_found = [404];
     let cases: std::collections::HashMap<(&str, &str), (&[u16], Value)> = std::collections::HashMap::from([
@@ -262,6 +267,50 @@ async fn join_admitted_hold_checkout_pay_confirmed_ticket_verified() -> anyhow::
             ("PATCH", "/v1/operator/performances/{performance_id}/waiting-room"),
             (&[403][..], json!({"admission_rate_per_second": 1, "max_active_shoppers": 1})),
         ),
+        // Setting up sales: staff only; creating venues and granting roles: admins only.
+        (("GET", "/v1/operator/venues/{venue_id}"), (&[403][..], Value::Null)),
+        (
+            ("PUT", "/v1/operator/venues/{venue_id}"),
+            (&[403][..], json!({"expected_version": 1, "venue": {"name": "x", "time_zone": "UTC"}})),
+        ),
+        (("DELETE", "/v1/operator/venues/{venue_id}"), (&[400, 403][..], Value::Null)),
+        (("POST", "/v1/operator/venues/{venue_id}/halls"), (&[403][..], json!({"name": "x", "hall_type": "standard"}))),
+        (
+            ("PUT", "/v1/operator/venues/{venue_id}/pricing-rules"),
+            (&[403][..], json!({"expected_version": 0, "bands": [], "rules": []})),
+        ),
+        (("GET", "/v1/operator/halls/{hall_id}"), (&[403][..], Value::Null)),
+        (("GET", "/v1/operator/halls/{hall_id}/seat-map"), (&[403][..], Value::Null)),
+        (
+            ("PUT", "/v1/operator/halls/{hall_id}/seat-map"),
+            (&[403][..], json!({"expected_version": 0, "focal_point": {"x": 0, "y": 0}, "sections": []})),
+        ),
+        (
+            ("POST", "/v1/operator/halls/{hall_id}/seat-map/generate"),
+            (&[403][..], json!({"expected_version": 0, "focal_point": {"x": 0, "y": 0}, "sections": []})),
+        ),
+        (
+            ("PUT", "/v1/operator/events/{event_id}"),
+            (
+                &[403][..],
+                json!({"expected_version": 1, "event": {"title": "x", "category": "concert", "age_rating": "ALL", "running_time_minutes": 60}}),
+            ),
+        ),
+        (("GET", "/v1/operator/performances/{performance_id}"), (&[403][..], Value::Null)),
+        (("PUT", "/v1/operator/performances/{performance_id}/price-tiers"), (&[403][..], json!({"tiers": []}))),
+        (
+            ("PUT", "/v1/operator/performances/{performance_id}/sale-config"),
+            (
+                &[403][..],
+                json!({
+                    "expected_version": 0, "mode": "reserved", "waiting_room_opens_at": "2030-01-01T00:00:00Z",
+                    "sale_opens_at": "2030-01-01T00:00:00Z", "sale_closes_at": "2030-01-02T00:00:00Z",
+                    "per_buyer_limit": 4, "hold_ttl_seconds": 300, "payment_deadline_seconds": 600,
+                    "admission_rate_per_second": 10, "max_active_shoppers": 10, "admission_ttl_seconds": 600,
+                }),
+            ),
+        ),
+        (("PUT", "/v1/admin/accounts/{account_id}/role"), (&[403][..], json!({"role": "admin"}))),
         // WebSockets: a plain request is refused before anything is read.
         (("GET", "/v1/performances/{performance_id}/live"), (&[400, 426][..], Value::Null)),
         (("GET", "/v1/performances/{performance_id}/queue/{entry_id}/live"), (&[400, 426][..], Value::Null)),

@@ -1,158 +1,171 @@
-//! Operators run a sale through the gateway: publish (only at venues they manage), watch the
-//! dashboard fill from booking's events, pause, resume and retune the waiting room.
+//! Operators set up and run a sale through the gateway: an admin creates the venue and grants
+//! it to an operator; the operator adds a hall, generates its seat map, creates the event,
+//! schedules and prices a performance, configures the sale and publishes it (only at venues
+//! they manage); the public then finds it; the dashboard fills from booking's events; the
+//! waiting room is paused, resumed and retuned.
 
 use std::time::Duration;
 
 use chrono::Utc;
-use floodgate_proto::{
-    catalog::v1::{self as catalog, catalog_service_client::CatalogServiceClient},
-    types::v1 as types,
-};
 use floodgate_testkit::eventually;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::{http::Client, platform::Platform};
 
-fn at(t: chrono::DateTime<Utc>) -> Option<prost_types::Timestamp> {
-    Some(prost_types::Timestamp { seconds: t.timestamp(), nanos: 0 })
+/// Runs `call` and insists on `expected`, returning the body.
+async fn expect(
+    expected: u16,
+    what: &str,
+    call: impl std::future::Future<Output = anyhow::Result<(u16, Value)>>,
+) -> anyhow::Result<Value> {
+    let (status, body) = call.await?;
+    anyhow::ensure!(status == expected, "{what}: {status} {body}");
+    Ok(body)
 }
 
-/// A priced, configured draft performance at a new venue; returns (venue, performance).
-async fn draft(client: &mut CatalogServiceClient<tonic::transport::Channel>) -> anyhow::Result<(String, String)> {
-    let venue = client
-        .create_venue(catalog::CreateVenueRequest {
-            venue: Some(catalog::VenueFields {
-                name: "Small Hall".into(),
-                time_zone: "Asia/Seoul".into(),
-                ..Default::default()
-            }),
-            idempotency_key: String::new(),
-        })
-        .await?
-        .into_inner();
-    let hall = client
-        .create_hall(catalog::CreateHallRequest {
-            venue_id: venue.venue_id.clone(),
-            name: "Main".into(),
-            hall_type: catalog::HallType::ConcertHall.into(),
-        })
-        .await?
-        .into_inner();
-    client
-        .generate_seat_map(catalog::GenerateSeatMapRequest {
-            hall_id: hall.hall_id.clone(),
-            sections: vec![catalog::SectionLayout {
-                section_id: "A".into(),
-                name: "Block A".into(),
-                grade_code: "R".into(),
-                rows: 2,
-                seats_per_row: 5,
-                origin: Some(catalog::Point { x: 0.0, y: 5.0 }),
-                seat_spacing: 0.5,
-                row_spacing: 0.9,
-                ..Default::default()
-            }],
-            focal_point: Some(catalog::Point { x: 0.0, y: 0.0 }),
-            expected_version: 0,
-        })
-        .await?;
-    let event = client
-        .create_event(catalog::CreateEventRequest {
-            event: Some(catalog::EventFields {
-                title: "Operator Night".into(),
-                category: catalog::EventCategory::Concert.into(),
-                age_rating: "ALL".into(),
-                running_time: Some(prost_types::Duration { seconds: 7200, nanos: 0 }),
-                ..Default::default()
-            }),
-            idempotency_key: String::new(),
-        })
-        .await?
-        .into_inner();
-    let now = Utc::now();
-    let performance = client
-        .create_performance(catalog::CreatePerformanceRequest {
-            event_id: event.event_id,
-            hall_id: hall.hall_id,
-            starts_at: at(now + chrono::Duration::days(10)),
-            turnover: Some(prost_types::Duration { seconds: 1200, nanos: 0 }),
-            idempotency_key: String::new(),
-        })
-        .await?
-        .into_inner();
-    let id = performance.performance_id;
-    client
-        .set_price_tiers(catalog::SetPriceTiersRequest {
-            performance_id: id.clone(),
-            tiers: vec![catalog::PriceTier {
-                grade_code: "R".into(),
-                grade_name: "R".into(),
-                price: Some(types::Money { minor: 50_000, currency: "KRW".into() }),
-            }],
-        })
-        .await?;
-    client
-        .set_sale_config(catalog::SetSaleConfigRequest {
-            performance_id: id.clone(),
-            sale_config: Some(catalog::SaleConfig {
-                mode: catalog::SaleMode::Reserved.into(),
-                waiting_room_opens_at: at(now - chrono::Duration::minutes(10)),
-                sale_opens_at: at(now - chrono::Duration::minutes(1)),
-                sale_closes_at: at(now + chrono::Duration::days(9)),
-                per_buyer_limit: 4,
-                hold_ttl: Some(prost_types::Duration { seconds: 420, nanos: 0 }),
-                payment_deadline: Some(prost_types::Duration { seconds: 900, nanos: 0 }),
-                admission_rate_per_second: 20,
-                max_active_shoppers: 50,
-                admission_ttl: Some(prost_types::Duration { seconds: 600, nanos: 0 }),
-                ..Default::default()
-            }),
-            expected_version: 0,
-        })
-        .await?;
-    Ok((venue.venue_id, id))
+fn id(body: &Value, field: &str) -> String {
+    body[field].as_str().unwrap_or_default().to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn operators_publish_watch_and_steer_only_their_venues() -> anyhow::Result<()> {
+async fn operators_set_up_publish_watch_and_steer_only_their_venues() -> anyhow::Result<()> {
     let platform = Platform::start().await?;
     let base = platform.gateway_http.clone();
-    let channel =
-        tonic::transport::Endpoint::from_shared(format!("http://{}", platform.processes["catalog"].listening.grpc))?
-            .connect()
-            .await?;
-    let (venue, performance) = draft(&mut CatalogServiceClient::new(channel)).await?;
+    let anonymous = Client { base: base.clone(), http: reqwest::Client::new(), token: None };
 
-    // Staff accounts: an operator of this venue, one of another venue.
+    // The first admin is made in the database (bootstrap); admins make everyone else.
+    let boss = Client::sign_up(&base, "boss", "+821030000009").await?;
+    sqlx::query("UPDATE accounts SET role = 'admin' WHERE email = 'boss@example.com'")
+        .execute(&platform.databases["gateway"].pool)
+        .await?;
+    let boss = boss.relogin("boss@example.com").await?;
     let ours = Client::sign_up(&base, "venue-op", "+821030000001").await?;
     let theirs = Client::sign_up(&base, "other-op", "+821030000002").await?;
-    let gateway_db = &platform.databases["gateway"].pool;
-    sqlx::query(
-        "UPDATE accounts SET role = 'operator' WHERE email IN ('venue-op@example.com', 'other-op@example.com')",
-    )
-    .execute(gateway_db)
-    .await?;
-    sqlx::query("INSERT INTO operator_venues (account_id, venue_id) SELECT id, $1 FROM accounts WHERE email = 'venue-op@example.com'")
-        .bind(uuid::Uuid::parse_str(&venue)?)
-        .execute(gateway_db)
-        .await?;
-    sqlx::query("INSERT INTO operator_venues (account_id, venue_id) SELECT id, $1 FROM accounts WHERE email = 'other-op@example.com'")
-        .bind(uuid::Uuid::now_v7())
-        .execute(gateway_db)
-        .await?;
-    // Roles and venues come with the next token.
-    let relogin = |client: Client, email: &'static str| async move {
-        let (_, tokens) = client.post("/v1/sessions", json!({"email": email, "password": "Tickets!2026"})).await?;
-        anyhow::Ok(Client { token: tokens["access_token"].as_str().map(str::to_owned), ..client })
-    };
-    let ours = relogin(ours, "venue-op@example.com").await?;
-    let theirs = relogin(theirs, "other-op@example.com").await?;
 
+    let venue_body =
+        json!({"name": "Small Hall", "time_zone": "Asia/Seoul", "address": {"city": "Seoul", "country": "KR"}});
+    let (status, refused) = ours.post("/v1/operator/venues", venue_body.clone()).await?;
+    assert_eq!((status, refused["code"].as_str()), (403, Some("ADMIN_ONLY")), "{refused}");
+    let venue = id(&expect(201, "create venue", boss.post("/v1/operator/venues", venue_body)).await?, "venue_id");
+    let other_venue = id(
+        &expect(
+            201,
+            "another venue",
+            boss.post("/v1/operator/venues", json!({"name": "Elsewhere", "time_zone": "UTC"})),
+        )
+        .await?,
+        "venue_id",
+    );
+    for (client, venue) in [(&ours, &venue), (&theirs, &other_venue)] {
+        let account = id(&expect(200, "me", client.get("/v1/me")).await?, "id");
+        let grant = json!({"role": "operator", "venues": [venue]});
+        expect(200, "grant", boss.put(&format!("/v1/admin/accounts/{account}/role"), grant)).await?;
+    }
+    let ours = ours.relogin("venue-op@example.com").await?;
+    let theirs = theirs.relogin("other-op@example.com").await?;
+    let (_, listed) = ours.get("/v1/operator/venues").await?;
+    assert_eq!(
+        listed["venues"].as_array().map(|v| v.iter().map(|v| id(v, "venue_id")).collect::<Vec<_>>()),
+        Some(vec![venue.clone()])
+    );
+
+    // A hall and its seat map: two rows of five.
+    let hall_body = json!({"name": "Main", "hall_type": "concert_hall"});
+    let (status, _) = theirs.post(&format!("/v1/operator/venues/{venue}/halls"), hall_body.clone()).await?;
+    assert_eq!(status, 403, "another venue's operator");
+    let hall =
+        id(&expect(201, "hall", ours.post(&format!("/v1/operator/venues/{venue}/halls"), hall_body)).await?, "hall_id");
+    let layout = json!({
+        "expected_version": 0,
+        "focal_point": {"x": 0.0, "y": 0.0},
+        "sections": [{"section_id": "A", "name": "Block A", "grade_code": "R", "rows": 2, "seats_per_row": 5,
+                      "origin": {"x": 0.0, "y": 5.0}, "seat_spacing": 0.5, "row_spacing": 0.9}],
+    });
+    let generated =
+        expect(201, "seat map", ours.post(&format!("/v1/operator/halls/{hall}/seat-map/generate"), layout)).await?;
+    let seats = generated["sections"][0]["rows"]
+        .as_array()
+        .map(|rows| rows.iter().map(|r| r["seats"].as_array().map_or(0, Vec::len)).sum::<usize>());
+    assert_eq!(seats, Some(10), "{generated}");
+    let (status, _) = theirs.get(&format!("/v1/operator/halls/{hall}/seat-map")).await?;
+    assert_eq!(status, 403);
+
+    // The event belongs to its creator.
+    let event_body =
+        json!({"title": "Operator Night", "category": "concert", "age_rating": "ALL", "running_time_minutes": 120});
+    let event = expect(201, "event", ours.post("/v1/operator/events", event_body.clone())).await?;
+    let event_id = id(&event, "event_id");
+    let update = json!({"expected_version": event["version"], "event": {"title": "Operator Night II", "category": "concert", "age_rating": "ALL", "running_time_minutes": 120}});
+    let (status, refused) = theirs.put(&format!("/v1/operator/events/{event_id}"), update.clone()).await?;
+    assert_eq!((status, refused["code"].as_str()), (403, Some("NOT_YOUR_EVENT")), "{refused}");
+    let renamed = expect(200, "rename", ours.put(&format!("/v1/operator/events/{event_id}"), update.clone())).await?;
+    assert_eq!(renamed["title"], "Operator Night II");
+    let (status, stale) = ours.put(&format!("/v1/operator/events/{event_id}"), update).await?;
+    assert_eq!(status, 409, "a stale version: {stale}");
+
+    // A performance in ten days; another overlapping it in the same hall is refused.
+    let now = Utc::now();
+    let starts = now + chrono::Duration::days(10);
+    let schedule = |at: chrono::DateTime<Utc>| json!({"event_id": event_id, "hall_id": hall, "starts_at": at.to_rfc3339(), "turnover_minutes": 20});
+    let (status, _) = theirs.post("/v1/operator/performances", schedule(starts)).await?;
+    assert_eq!(status, 403, "not their hall");
+    let performance = id(
+        &expect(201, "performance", ours.post("/v1/operator/performances", schedule(starts))).await?,
+        "performance_id",
+    );
+    let (status, overlap) =
+        ours.post("/v1/operator/performances", schedule(starts + chrono::Duration::minutes(30))).await?;
+    assert_eq!(status, 409, "{overlap}");
+    let tiers =
+        json!({"tiers": [{"grade_code": "R", "grade_name": "R seat", "price": {"minor": 50000, "currency": "KRW"}}]});
+    expect(200, "tiers", ours.put(&format!("/v1/operator/performances/{performance}/price-tiers"), tiers)).await?;
+    let sale = json!({
+        "expected_version": 0, "mode": "reserved",
+        "waiting_room_opens_at": (now - chrono::Duration::minutes(10)).to_rfc3339(),
+        "sale_opens_at": (now - chrono::Duration::minutes(1)).to_rfc3339(),
+        "sale_closes_at": (now + chrono::Duration::days(9)).to_rfc3339(),
+        "per_buyer_limit": 4, "hold_ttl_seconds": 420, "payment_deadline_seconds": 900,
+        "admission_rate_per_second": 20, "max_active_shoppers": 50, "admission_ttl_seconds": 600,
+        "fee_ladder": [{"days_before": 7, "fee_basis_points": 0}, {"days_before": 1, "fee_basis_points": 1000}],
+    });
+    let configured =
+        expect(200, "sale config", ours.put(&format!("/v1/operator/performances/{performance}/sale-config"), sale))
+            .await?;
+    assert_eq!(configured["sale_config"]["per_buyer_limit"], 4, "{configured}");
+
+    // Drafts are invisible to the public.
+    let (status, _) = anonymous.get(&format!("/v1/performances/{performance}")).await?;
+    assert_eq!(status, 404, "a draft performance");
+    let (status, _) = anonymous.get(&format!("/v1/events/{event_id}")).await?;
+    assert_eq!(status, 404, "an event with only drafts");
+
+    let draft = expect(200, "the draft", ours.get(&format!("/v1/operator/performances/{performance}"))).await?;
     let publish = format!("/v1/operator/performances/{performance}/publish");
-    let (status, refused) = theirs.post(&publish, json!({"expected_version": 0})).await?;
+    let (status, refused) = theirs.post(&publish, json!({"expected_version": draft["version"]})).await?;
     assert_eq!((status, refused["code"].as_str()), (403, Some("NOT_YOUR_VENUE")));
-    let (status, published) = ours.post(&publish, json!({"expected_version": 0})).await?;
+    let (status, published) = ours.post(&publish, json!({"expected_version": draft["version"]})).await?;
     assert_eq!((status, published["status"].as_str()), (200, Some("PERFORMANCE_STATUS_PUBLISHED")), "{published}");
+
+    // Now the public finds it, and the seat map revalidates by ETag.
+    let shown = expect(200, "the event", anonymous.get(&format!("/v1/events/{event_id}"))).await?;
+    assert_eq!(shown["performances"][0]["performance_id"], performance.as_str(), "{shown}");
+    let found = expect(200, "search", anonymous.get("/v1/events?q=Operator%20Night")).await?;
+    assert!(
+        found["events"].as_array().is_some_and(|e| e.iter().any(|e| e["event_id"] == event_id.as_str())),
+        "{found}"
+    );
+    let map = anonymous.http.get(format!("{base}/v1/performances/{performance}/seat-map")).send().await?;
+    assert_eq!(map.status(), 200);
+    let etag = map.headers().get("etag").cloned().ok_or_else(|| anyhow::anyhow!("no ETag"))?;
+    let body: Value = map.json().await?;
+    assert_eq!(body["tiers"][0]["price"]["minor"], 50000, "{body}");
+    let again = anonymous
+        .http
+        .get(format!("{base}/v1/performances/{performance}/seat-map"))
+        .header("if-none-match", etag)
+        .send()
+        .await?;
+    assert_eq!(again.status(), 304);
 
     // Booking builds the inventory; its snapshots reach the catalog's read model.
     let dashboard = format!("/v1/operator/performances/{performance}/dashboard");

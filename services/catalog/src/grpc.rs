@@ -375,7 +375,8 @@ impl CatalogService for CatalogApi {
             }
         };
         let etag = format!("{id}.{}.{map_version}", context.performance.version);
-        if request.if_none_match == etag && !request.full {
+        // Unchanged: nothing is resent, whichever form was asked for.
+        if request.if_none_match == etag {
             return Ok(Response::new(wire::PerformanceSeatMap {
                 performance_id: request.performance_id,
                 etag,

@@ -97,6 +97,22 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OptionalJsonBody<T>
     }
 }
 
+/// Query-string parameters; malformed ones get the standard error envelope (axum's own `Query`
+/// answers in plain text). Types should refuse unknown parameters, as bodies do.
+#[derive(Debug, Clone)]
+pub struct QueryParams<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(QueryParams(value)),
+            Err(rejection) => Err(ApiError::BadRequest { code: "INVALID_QUERY", message: rejection.body_text() }),
+        }
+    }
+}
+
 /// The client's address for rate limits (`unknown` when the server was not told, e.g. in tests
 /// serving the router directly).
 #[derive(Debug, Clone, PartialEq, Eq)]

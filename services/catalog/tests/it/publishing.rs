@@ -335,6 +335,8 @@ async fn buyers_get_a_compact_cached_seat_map_that_follows_price_changes() -> an
 
     let full = client.get_performance_seat_map(request("", true)).await?.into_inner();
     assert_eq!(full.seat_map.map(|m| m.sections.len()), Some(2));
+    let unchanged = client.get_performance_seat_map(request(&full.etag, true)).await?.into_inner();
+    assert!(unchanged.not_modified && unchanged.seat_map.is_none(), "the full form revalidates too");
 
     running.stop().await
 }

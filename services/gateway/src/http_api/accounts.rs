@@ -4,7 +4,7 @@
 
 use axum::{
     Json,
-    extract::{Query, State},
+    extract::State,
     http::{HeaderMap, HeaderValue, StatusCode, header::SET_COOKIE},
     response::{IntoResponse, Response},
 };
@@ -22,7 +22,7 @@ use crate::{
         sessions::{Holder, SessionError},
         verifications::VerificationError,
     },
-    auth::{ACCESS_COOKIE, Caller, ClientAddress, JsonBody, OptionalJsonBody, REFRESH_COOKIE},
+    auth::{ACCESS_COOKIE, Caller, ClientAddress, JsonBody, OptionalJsonBody, QueryParams, REFRESH_COOKIE},
     domain::{
         jwt::Role,
         password,
@@ -199,7 +199,7 @@ struct AvailabilityQuery {
 
 async fn availability(
     State(state): State<ApiState>,
-    Query(query): Query<AvailabilityQuery>,
+    QueryParams(query): QueryParams<AvailabilityQuery>,
 ) -> Result<Response, ApiError> {
     let email = query
         .email
@@ -495,7 +495,10 @@ struct MessagesQuery {
 }
 
 /// Only in development mode; elsewhere the route does not exist (404).
-async fn dev_messages(State(state): State<ApiState>, Query(query): Query<MessagesQuery>) -> Result<Response, ApiError> {
+async fn dev_messages(
+    State(state): State<ApiState>,
+    QueryParams(query): QueryParams<MessagesQuery>,
+) -> Result<Response, ApiError> {
     let Some(outbox) = &state.accounts.dev_outbox else {
         return Err(ApiError::NotFound { method: "GET".into(), path: "/v1/dev/messages".into() });
     };

@@ -4,7 +4,7 @@
 
 use axum::{
     Json,
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -19,7 +19,7 @@ use super::{
     scope,
     views::catalog as view,
 };
-use crate::ApiError;
+use crate::{ApiError, auth::QueryParams};
 
 pub fn register(api: Api) -> Api {
     api.get("/v1/events", "Search events on sale", Access::Public, search_events)
@@ -53,7 +53,10 @@ struct SearchQuery {
     cursor: Option<String>,
 }
 
-async fn search_events(State(state): State<ApiState>, Query(query): Query<SearchQuery>) -> Result<Response, ApiError> {
+async fn search_events(
+    State(state): State<ApiState>,
+    QueryParams(query): QueryParams<SearchQuery>,
+) -> Result<Response, ApiError> {
     let request = catalog::SearchEventsRequest {
         text: query.q.unwrap_or_default(),
         category: query.category.map_or(0, super::setup::Category::proto),

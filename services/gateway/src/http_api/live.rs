@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use axum::{
     extract::{
-        Path, Query, State,
+        Path, State,
         ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade},
     },
     http::{HeaderMap, header},
@@ -23,7 +23,11 @@ use super::{
     routes::{Access, Api},
     views,
 };
-use crate::{ApiError, auth::Caller, live::LiveEvent};
+use crate::{
+    ApiError,
+    auth::{Caller, QueryParams},
+    live::LiveEvent,
+};
 
 /// Incoming frames are tiny (pings); anything bigger is refused.
 const MAX_INCOMING: usize = 4096;
@@ -69,7 +73,7 @@ async fn seats_live(
     State(state): State<ApiState>,
     _caller: Caller,
     Path(performance_id): Path<String>,
-    Query(query): Query<LiveQuery>,
+    QueryParams(query): QueryParams<LiveQuery>,
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {

@@ -6,7 +6,7 @@
 
 use axum::{
     Json,
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -23,7 +23,7 @@ use super::{
 };
 use crate::{
     ApiError,
-    auth::{Caller, ClientAddress, JsonBody},
+    auth::{Caller, ClientAddress, JsonBody, QueryParams},
     domain::jwt::Role,
 };
 
@@ -146,7 +146,7 @@ impl PageQuery {
 async fn availability(
     State(state): State<ApiState>,
     Path(performance_id): Path<String>,
-    Query(query): Query<PageQuery>,
+    QueryParams(query): QueryParams<PageQuery>,
 ) -> Result<Response, ApiError> {
     let request = booking::GetSeatAvailabilityRequest {
         performance_id: uuid(&performance_id)?,
@@ -355,7 +355,7 @@ async fn checkout(
 async fn list_orders(
     State(state): State<ApiState>,
     caller: Caller,
-    Query(query): Query<PageQuery>,
+    QueryParams(query): QueryParams<PageQuery>,
 ) -> Result<Response, ApiError> {
     let request = booking::ListOrdersRequest { buyer: Some(buyer(&caller)), page: Some(query.page()) };
     let reply =
@@ -487,7 +487,7 @@ async fn get_payment(
 async fn list_tickets(
     State(state): State<ApiState>,
     caller: Caller,
-    Query(query): Query<PageQuery>,
+    QueryParams(query): QueryParams<PageQuery>,
 ) -> Result<Response, ApiError> {
     let order_id = query.order_id.as_deref().map(uuid).transpose()?.unwrap_or_default();
     let request = booking::ListTicketsRequest { buyer: Some(buyer(&caller)), order_id, page: Some(query.page()) };

@@ -5,7 +5,7 @@
 
 use axum::{
     Json,
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
 };
@@ -22,7 +22,7 @@ use super::{
 use crate::{
     ApiError,
     accounts::repo,
-    auth::{Caller, JsonBody},
+    auth::{Caller, JsonBody, QueryParams},
     domain::jwt::Role,
 };
 
@@ -110,7 +110,7 @@ struct PageQuery {
 async fn list_venues(
     State(state): State<ApiState>,
     caller: Caller,
-    Query(query): Query<PageQuery>,
+    QueryParams(query): QueryParams<PageQuery>,
 ) -> Result<Response, ApiError> {
     scope::staff(&caller)?;
     let mut catalog = state.upstreams.catalog();
@@ -198,7 +198,7 @@ async fn delete_venue(
     State(state): State<ApiState>,
     caller: Caller,
     Path(venue_id): Path<String>,
-    Query(query): Query<VersionQuery>,
+    QueryParams(query): QueryParams<VersionQuery>,
 ) -> Result<Response, ApiError> {
     scope::admin(&caller)?;
     let request =
@@ -259,7 +259,7 @@ async fn get_seat_map(
     State(state): State<ApiState>,
     caller: Caller,
     Path(hall_id): Path<String>,
-    Query(query): Query<SeatMapQuery>,
+    QueryParams(query): QueryParams<SeatMapQuery>,
 ) -> Result<Response, ApiError> {
     let hall = scope::hall(&state, &caller, &hall_id).await?;
     let request = catalog::GetSeatMapRequest { hall_id: hall.hall_id, version: query.version.unwrap_or(0) };

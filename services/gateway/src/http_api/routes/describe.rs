@@ -3,13 +3,13 @@
 //! not compile, so the document cannot fall behind the code.
 
 use axum::{
-    extract::{Path, Query, State, ws::WebSocketUpgrade},
+    extract::{Path, State, ws::WebSocketUpgrade},
     http::HeaderMap,
 };
 use schemars::{JsonSchema, SchemaGenerator, generate::SchemaSettings};
 use serde_json::{Value, json};
 
-use crate::auth::{Caller, ClientAddress, JsonBody, OptionalJsonBody};
+use crate::auth::{Caller, ClientAddress, JsonBody, OptionalJsonBody, QueryParams};
 
 /// The request side of one operation.
 #[derive(Debug, Default)]
@@ -46,7 +46,7 @@ impl<T: JsonSchema> Describe for OptionalJsonBody<T> {
     }
 }
 
-impl<T: JsonSchema> Describe for Query<T> {
+impl<T: JsonSchema> Describe for QueryParams<T> {
     fn describe(shape: &mut Shape, _generator: &mut SchemaGenerator) {
         // Query strings are flat: each property of the (inlined) struct is one parameter.
         let root = SchemaSettings::draft2020_12()
