@@ -114,6 +114,51 @@ async fn join_admitted_hold_checkout_pay_confirmed_ticket_verified() -> anyhow::
     })
     .await?;
 
+    // Waiting-room bypass attempts (C5): every token below is refused and holds nothing.
+    let (_, me) = alice.get("/v1/me").await?;
+    let alice_key = format!("user:{}", me["id"].as_str().unwrap_or_default());
+    let queue_key = floodgate_admission::AdmissionKey::from_secret("k1", &[7; 32])?;
+    let impostor_key = floodgate_admission::AdmissionKey::from_secret("k1", &[8; 32])?;
+    let mint = |key: &floodgate_admission::AdmissionKey, sale: &str, buyer: &str, at: chrono::DateTime<Utc>| {
+        key.issue(&floodgate_admission::Claims::admit(sale, buyer, at, chrono::Duration::minutes(10)))
+    };
+    let mut flipped = admitted.clone().into_bytes();
+    if let Some(last) = flipped.last_mut() {
+        *last = if *last == b'A' { b'B' } else { b'A' };
+    }
+    let bob = Client::sign_up(&base, "bob", "+821020000003").await?;
+    let bypasses = [
+        ("a flipped byte", &alice, String::from_utf8(flipped)?, "ADMISSION_REQUIRED"),
+        (
+            "signed by another key",
+            &alice,
+            mint(&impostor_key, &performance, &alice_key, Utc::now()),
+            "ADMISSION_REQUIRED",
+        ),
+        (
+            "another sale's",
+            &alice,
+            mint(&queue_key, &uuid::Uuid::now_v7().to_string(), &alice_key, Utc::now()),
+            "ADMISSION_REQUIRED",
+        ),
+        (
+            "expired",
+            &alice,
+            mint(&queue_key, &performance, &alice_key, Utc::now() - chrono::Duration::hours(1)),
+            "ADMISSION_EXPIRED",
+        ),
+        ("another buyer's (alice's, used by bob)", &bob, admitted.clone(), "ADMISSION_REQUIRED"),
+    ];
+    for (what, buyer, token, code) in bypasses {
+        let (status, refused) = buyer
+            .post(
+                &format!("/v1/performances/{performance}/holds"),
+                json!({"seat_ids": ["F-1-3"], "admission_token": token}),
+            )
+            .await?;
+        assert_eq!((status, refused["code"].as_str()), (403, Some(code)), "{what}: {refused}");
+    }
+
     // Live seat changes for section F: a snapshot first, then deltas.
     let mut live = {
         use tokio_tungstenite::tungstenite::{client::IntoClientRequest as _, http::HeaderValue};

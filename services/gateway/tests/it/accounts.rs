@@ -184,6 +184,31 @@ async fn forged_expired_and_foreign_tokens_get_401() -> anyhow::Result<()> {
     ));
     let (status, body) = gw.get("/v1/me", Some(&old)).await?;
     assert_eq!((status, body["code"].as_str()), (401, Some("TOKEN_EXPIRED")));
+
+    // Well-formed, current tokens that are still not ours (C4).
+    let (issuer, audience) = (gw.config.auth.jwt_issuer.as_str(), gw.config.auth.jwt_audience.as_str());
+    let minted = |seed: [u8; 32], issuer: &str, audience: &str| {
+        let keys =
+            floodgate_gateway::domain::jwt::TokenKeys::new("g1", seed, issuer, audience, chrono::Duration::minutes(15));
+        keys.issue(&keys.claims("someone", floodgate_gateway::domain::jwt::Role::Admin, chrono::Utc::now()))
+    };
+    // Algorithm confusion: HS256 keyed with our public key, which an attacker knows.
+    let public = ed25519_dalek::SigningKey::from_bytes(&[0x0c; 32]).verifying_key().to_bytes();
+    let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"HS256","typ":"at+jwt","kid":"g1"}"#);
+    let body_part = minted([0x0c; 32], issuer, audience).split('.').nth(1).unwrap_or_default().to_owned();
+    let mut mac = <hmac::Hmac<sha2::Sha256> as hmac::KeyInit>::new_from_slice(&public)?;
+    hmac::Mac::update(&mut mac, format!("{header}.{body_part}").as_bytes());
+    let confused = format!("{header}.{body_part}.{}", URL_SAFE_NO_PAD.encode(hmac::Mac::finalize(mac).into_bytes()));
+    let cases = [
+        ("another key", minted([0x0d; 32], issuer, audience)),
+        ("another audience", minted([0x0c; 32], issuer, "someone-else")),
+        ("another issuer", minted([0x0c; 32], "https://evil.example", audience)),
+        ("HS256 with the public key", confused),
+    ];
+    for (what, token) in cases {
+        let (status, body) = gw.get("/v1/me", Some(&token)).await?;
+        assert_eq!((status, body["code"].as_str()), (401, Some("INVALID_TOKEN")), "{what}: {body}");
+    }
     Ok(())
 }
 
