@@ -27,11 +27,17 @@ pub enum StartError {
     Host(#[from] HostError),
     #[error("could not install the signal handlers")]
     Signal(#[source] std::io::Error),
+    #[error("the configuration is not usable")]
+    Config(#[source] BoxError),
 }
 
 impl StartError {
     pub fn bus(error: impl Into<BoxError>) -> Self {
         Self::Bus(error.into())
+    }
+
+    pub fn config(error: impl Into<BoxError>) -> Self {
+        Self::Config(error.into())
     }
 }
 

@@ -69,7 +69,7 @@ impl Service for Booking {
         let secret: [u8; 32] = hex::decode(config.ticket_signing_key.expose_secret())
             .ok()
             .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| StartError::bus("the ticket signing key is not 32 bytes of hex"))?;
+            .ok_or_else(|| StartError::config("the ticket signing key is not 32 bytes of hex"))?;
         let signer = Arc::new(domain::ticket::TicketSigner::new(&config.ticket_key_id, secret));
         let orders = orders::Orders::new(pool.clone(), holds.clone(), Outbox::new(&bus, Stream::Booking), signer);
 

@@ -57,6 +57,13 @@ pub struct AuthArgs {
     /// Keys verification-code digests and guest ids: 32 bytes as 64 hex digits.
     #[arg(long, env = "FLOODGATE_VERIFICATION_SECRET", value_parser = SecretHex { bytes: 32 })]
     pub verification_secret: SecretString,
+    /// Where email goes: `smtps://user:pass@host:465`, `smtp://user:pass@host:587?tls=required`
+    /// or `smtp://host:25`. Unset: emails go to the log (and, in development, `/v1/dev/messages`).
+    #[arg(long, env = "FLOODGATE_SMTP_URL")]
+    pub smtp_url: Option<SecretString>,
+    /// The From of every email.
+    #[arg(long, env = "FLOODGATE_MAIL_FROM", default_value = "Floodgate Tickets <tickets@floodgate.local>")]
+    pub mail_from: String,
     /// Development mode: messages readable at `GET /v1/dev/messages`, cookies without `Secure`.
     #[arg(long, env = "FLOODGATE_DEV_MODE", default_value_t = false)]
     pub dev_mode: bool,

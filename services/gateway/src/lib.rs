@@ -101,7 +101,7 @@ pub async fn accounts_api(config: &Config, pool: sqlx::PgPool) -> Result<account
         hex::decode(hex_key.expose_secret())
             .ok()
             .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| StartError::bus("a secret key is not 32 bytes of hex"))
+            .ok_or_else(|| StartError::config("a secret key is not 32 bytes of hex"))
     };
     let redis = config.redis.connect().await?;
     let prefix = &config.redis.redis_prefix;
@@ -115,13 +115,29 @@ pub async fn accounts_api(config: &Config, pool: sqlx::PgPool) -> Result<account
     );
     let verification_secret = secret(&auth.verification_secret)?.to_vec();
     let outbox = accounts::messages::DevOutbox::new(redis.clone(), prefix);
+    let sender: std::sync::Arc<dyn accounts::messages::MessageSender> = match &auth.smtp_url {
+        Some(url) => {
+            let smtp = accounts::messages::smtp::SmtpSender::new(url.expose_secret(), &auth.mail_from)
+                .map_err(StartError::config)?;
+            std::sync::Arc::new(accounts::messages::smtp::ByChannel {
+                email: std::sync::Arc::new(smtp),
+                other: std::sync::Arc::new(outbox.clone()),
+            })
+        }
+        None => {
+            if !auth.dev_mode {
+                tracing::warn!("no FLOODGATE_SMTP_URL: confirmation emails go to the log only");
+            }
+            std::sync::Arc::new(outbox.clone())
+        }
+    };
     Ok(accounts::AccountsApi {
         pool,
         tokens: std::sync::Arc::new(tokens),
         sessions: accounts::sessions::Sessions::new(redis.clone(), prefix, auth.refresh_ttl),
         verifications: accounts::verifications::Verifications::new(redis.clone(), prefix, verification_secret.clone()),
         limits: accounts::limits::Limits::new(redis, prefix),
-        sender: std::sync::Arc::new(outbox.clone()),
+        sender,
         dev_outbox: auth.dev_mode.then_some(outbox),
         secure_cookies: !auth.dev_mode,
         refresh_ttl: auth.refresh_ttl,

@@ -1,9 +1,12 @@
 //! Messages to people (verification codes by SMS, confirmations by email) go through a sender.
 //! The development sender writes them to the log and keeps the latest 100 in Redis, where
-//! `GET /v1/dev/messages` shows them — only when the gateway runs in development mode.
+//! `GET /v1/dev/messages` shows them — only when the gateway runs in development mode. Email goes
+//! over SMTP when an SMTP URL is configured ([`smtp`]).
 
 use redis::{AsyncCommands as _, aio::ConnectionManager};
 use serde::{Deserialize, Serialize};
+
+pub mod smtp;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {

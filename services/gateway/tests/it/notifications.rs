@@ -96,3 +96,93 @@ async fn a_guest_gets_the_email_they_gave() -> anyhow::Result<()> {
     assert!(body.contains("FG-GUES-T001") && body.contains("15.00 USD"), "{body}");
     Ok(())
 }
+
+/// What a minimal SMTP server (below) was given: envelope recipients and message text.
+type Received = std::sync::Arc<tokio::sync::Mutex<Vec<(Vec<String>, String)>>>;
+
+/// A tiny SMTP server standing in for the mail relay: it speaks the protocol lettre speaks
+/// (EHLO, MAIL, RCPT, DATA, QUIT) over a real socket and keeps what it was sent.
+async fn smtp_sink() -> anyhow::Result<(String, Received)> {
+    use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("smtp://{}", listener.local_addr()?);
+    let received = Received::default();
+    let sink = received.clone();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let sink = sink.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = socket.into_split();
+                let mut lines = BufReader::new(read).lines();
+                let _ = write.write_all(b"220 sink ESMTP\r\n").await;
+                let mut recipients = Vec::new();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let verb = line.split_whitespace().next().unwrap_or_default().to_uppercase();
+                    let reply: &[u8] = match verb.as_str() {
+                        "EHLO" => b"250-sink\r\n250 8BITMIME\r\n",
+                        "RCPT" => {
+                            recipients.push(line.trim_start_matches("RCPT TO:").trim_matches(['<', '>']).to_owned());
+                            b"250 ok\r\n"
+                        }
+                        "DATA" => {
+                            let _ = write.write_all(b"354 go on\r\n").await;
+                            let mut text = String::new();
+                            while let Ok(Some(data)) = lines.next_line().await {
+                                if data == "." {
+                                    break;
+                                }
+                                text.push_str(&data);
+                                text.push('\n');
+                            }
+                            sink.lock().await.push((std::mem::take(&mut recipients), text));
+                            b"250 queued\r\n"
+                        }
+                        "QUIT" => {
+                            let _ = write.write_all(b"221 bye\r\n").await;
+                            break;
+                        }
+                        _ => b"250 ok\r\n",
+                    };
+                    if write.write_all(reply).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    Ok((url, received))
+}
+
+#[tokio::test]
+async fn with_an_smtp_url_emails_go_over_smtp_and_codes_stay_on_their_channel() -> anyhow::Result<()> {
+    let (url, received) = smtp_sink().await?;
+    let gw =
+        Gateway::start_with(&[&format!("--smtp-url={url}"), "--mail-from=Tickets <tickets@venue.example>"]).await?;
+    // The SMS code still reaches the development outbox: signing up works.
+    let (email, password) = gw.account("mina", "+821031320000").await?;
+    let token = gw.login(&email, &password).await?["access_token"].as_str().unwrap_or_default().to_owned();
+    let (_, me) = gw.get("/v1/me", Some(&token)).await?;
+    let handler = Confirmations { sender: gw.sender.clone(), public_url: "https://tickets.example".into() };
+    let order_id = uuid::Uuid::now_v7().to_string();
+    let placed = booking::OrderPlaced {
+        order_id: order_id.clone(),
+        order_number: "FG-SMTP-0001".into(),
+        buyer: Some(types::Buyer {
+            kind: Some(types::buyer::Kind::UserId(me["id"].as_str().unwrap_or_default().into())),
+        }),
+        total: Some(types::Money { minor: 55_000, currency: "KRW".into() }),
+        ..Default::default()
+    };
+    deliver(&gw, &handler, &placed).await?;
+    deliver(&gw, &handler, &booking::OrderConfirmed { order_id, ticket_ids: vec!["t".into()], ..Default::default() })
+        .await?;
+    let mails = received.lock().await.clone();
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    let (recipients, text) = &mails[0];
+    assert_eq!(recipients, &vec!["mina@example.com".to_owned()]);
+    assert!(text.contains("From: Tickets <tickets@venue.example>"), "{text}");
+    assert!(text.contains("FG-SMTP-0001"), "{text}");
+    let (_, outbox) = gw.get("/v1/dev/messages?to=mina%40example.com", None).await?;
+    assert_eq!(outbox["messages"].as_array().map(Vec::len), Some(0), "email did not also go to the outbox");
+    Ok(())
+}
