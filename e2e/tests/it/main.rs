@@ -3,6 +3,7 @@
 
 mod consistency;
 mod crash;
+mod fuzz;
 mod http;
 mod journey;
 mod operator;

@@ -41,6 +41,11 @@ impl Infrastructure {
 
 impl Platform {
     pub async fn start() -> anyhow::Result<Self> {
+        Self::start_with_gateway(&[]).await
+    }
+
+    /// With extra settings for the gateway (e.g. `FLOODGATE_IP_RATE_LIMIT`).
+    pub async fn start_with_gateway(settings: &[(&'static str, &str)]) -> anyhow::Result<Self> {
         let Infrastructure { databases, broker, redis } = Infrastructure::new().await?;
         let infrastructure = Infrastructure { databases, broker: broker.clone(), redis: redis.clone() };
 
@@ -59,6 +64,7 @@ impl Platform {
         env.push(("FLOODGATE_JWT_SIGNING_KEY", "0c".repeat(32)));
         env.push(("FLOODGATE_VERIFICATION_SECRET", "0d".repeat(32)));
         env.push(("FLOODGATE_DEV_MODE", "true".into()));
+        env.extend(settings.iter().map(|(name, value)| (*name, (*value).to_owned())));
         let gateway = ServiceProcess::start("floodgate-gateway", &env, START_DEADLINE).await?;
         let gateway_http = format!("http://{}", gateway.extra("http")?);
         processes.insert("gateway", gateway);

@@ -490,6 +490,12 @@ pub fn status(error: CatalogError) -> Status {
         CatalogError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) => {
             (tonic::Code::Unavailable, "UNAVAILABLE")
         }
+        // PostgreSQL text cannot hold NUL (22021): the client's text, not our failure.
+        CatalogError::Database(sqlx::Error::Database(e)) if e.code().as_deref() == Some("22021") => {
+            let mut status = Status::invalid_argument("text must not contain NUL characters");
+            status.metadata_mut().insert(ERROR_CODE, tonic::metadata::MetadataValue::from_static("INVALID_TEXT"));
+            return status;
+        }
         CatalogError::Database(_) | CatalogError::Corrupt(_) => (tonic::Code::Internal, "INTERNAL"),
     };
     if code == tonic::Code::Internal || code == tonic::Code::Unavailable {

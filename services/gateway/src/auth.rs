@@ -62,12 +62,35 @@ impl FromRequestParts<ApiState> for Caller {
 #[derive(Debug, Clone)]
 pub struct JsonBody<T>(pub T);
 
+/// Whether any string (or key) in the JSON holds a NUL character. Nothing downstream stores NUL
+/// (PostgreSQL text cannot), so it is refused at the door with a clear code.
+fn value_has_nul(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::String(s) => s.contains('\0'),
+        serde_json::Value::Array(items) => items.iter().any(value_has_nul),
+        serde_json::Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || value_has_nul(v)),
+        _ => false,
+    }
+}
+
+fn nul_refused() -> ApiError {
+    ApiError::BadRequest { code: "INVALID_TEXT", message: "text must not contain NUL characters".into() }
+}
+
+/// The typed body from parsed JSON, refusing NUL characters.
+fn strict<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    if value_has_nul(&value) {
+        return Err(nul_refused());
+    }
+    serde_json::from_value(value).map_err(|e| ApiError::BadRequest { code: "INVALID_JSON", message: e.to_string() })
+}
+
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        match axum::Json::<T>::from_request(request, state).await {
-            Ok(axum::Json(value)) => Ok(JsonBody(value)),
+        match axum::Json::<serde_json::Value>::from_request(request, state).await {
+            Ok(axum::Json(value)) => strict(value).map(JsonBody),
             Err(JsonRejection::MissingJsonContentType(_)) => {
                 Err(ApiError::BadRequest { code: "UNSUPPORTED_MEDIA_TYPE", message: "send application/json".into() })
             }
@@ -91,9 +114,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OptionalJsonBody<T>
         if body.iter().all(u8::is_ascii_whitespace) {
             return Ok(OptionalJsonBody(None));
         }
-        serde_json::from_slice(&body)
-            .map(|value| OptionalJsonBody(Some(value)))
-            .map_err(|e| ApiError::BadRequest { code: "INVALID_JSON", message: e.to_string() })
+        let value = serde_json::from_slice(&body)
+            .map_err(|e| ApiError::BadRequest { code: "INVALID_JSON", message: e.to_string() })?;
+        strict(value).map(|value| OptionalJsonBody(Some(value)))
     }
 }
 
@@ -106,6 +129,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T>
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        if parts.uri.query().is_some_and(|q| q.contains("%00")) {
+            return Err(nul_refused());
+        }
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(value)) => Ok(QueryParams(value)),
             Err(rejection) => Err(ApiError::BadRequest { code: "INVALID_QUERY", message: rejection.body_text() }),

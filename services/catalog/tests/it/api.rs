@@ -230,6 +230,23 @@ async fn bad_requests_get_field_errors_not_server_errors() -> anyhow::Result<()>
     assert_eq!(no_kind.code(), Code::InvalidArgument);
     assert!(no_kind.message().contains("sections[0].kind"), "{}", no_kind.message());
 
+    // PostgreSQL text cannot hold NUL: the caller's mistake, named as such.
+    let nul = client
+        .create_event(wire::CreateEventRequest {
+            event: Some(wire::EventFields {
+                title: "Night".into(),
+                category: wire::EventCategory::Concert.into(),
+                age_rating: "ALL".into(),
+                running_time: Some(prost_types::Duration { seconds: 3600, nanos: 0 }),
+                still_urls: vec!["\0x".into()],
+                ..Default::default()
+            }),
+            idempotency_key: String::new(),
+        })
+        .await
+        .expect_err("NUL refused");
+    assert_eq!((nul.code(), stable_code(&nul)), (Code::InvalidArgument, "INVALID_TEXT"));
+
     stop.cancel();
     task.await??;
     Ok(())

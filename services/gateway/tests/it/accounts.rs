@@ -122,6 +122,15 @@ async fn bad_signups_are_refused_field_by_field_and_extra_fields_rejected() -> a
     });
     let (status, body, _) = gw.post("/v1/accounts", sneaky, None).await?;
     assert_eq!((status, body["code"].as_str()), (400, Some("INVALID_JSON")));
+    // NUL characters cannot be stored anywhere downstream: refused at the door, in bodies and queries.
+    let nul = json!({
+        "email": "a@example.com", "phone": "+821012341234", "password": "Tickets!2026", "name": "a\u{0}b",
+        "birth_date": "1990-01-01", "verification_code": "123456",
+    });
+    let (status, body, _) = gw.post("/v1/accounts", nul, None).await?;
+    assert_eq!((status, body["code"].as_str()), (400, Some("INVALID_TEXT")), "{body}");
+    let (status, body) = gw.get("/v1/accounts/availability?email=a%00b%40example.com", None).await?;
+    assert_eq!((status, body["code"].as_str()), (400, Some("INVALID_TEXT")), "{body}");
     Ok(())
 }
 
