@@ -237,3 +237,22 @@ async fn sensitive_profile_changes_need_the_current_password() -> anyhow::Result
     assert_eq!(changed["email"], "new@example.com");
     Ok(())
 }
+
+#[tokio::test]
+async fn the_first_admin_is_granted_from_the_command_line() -> anyhow::Result<()> {
+    let gw = Gateway::start().await?;
+    let (email, password) = gw.account("root", "+821077770000").await?;
+    let grant = |email: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_floodgate-accounts"))
+            .args(["--database-url", &gw.db_url, "grant-admin", email])
+            .output()
+    };
+    let missing = grant("nobody@example.com")?;
+    assert_eq!(missing.status.code(), Some(2), "{}", String::from_utf8_lossy(&missing.stderr));
+    let granted = grant(&email)?;
+    assert!(granted.status.success(), "{}", String::from_utf8_lossy(&granted.stderr));
+    let token = gw.login(&email, &password).await?["access_token"].as_str().unwrap_or_default().to_owned();
+    let (status, me) = gw.get("/v1/me", Some(&token)).await?;
+    assert_eq!((status, me["role"].as_str()), (200, Some("admin")), "{me}");
+    Ok(())
+}

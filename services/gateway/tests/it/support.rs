@@ -14,6 +14,7 @@ struct Cli {
 
 pub struct Gateway {
     pub db_pool: sqlx::PgPool,
+    pub db_url: String,
     pub sender: std::sync::Arc<dyn floodgate_gateway::accounts::messages::MessageSender>,
     pub url: String,
     pub http: reqwest::Client,
@@ -55,7 +56,15 @@ impl Gateway {
         tokio::spawn(
             axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).into_future(),
         );
-        Ok(Self { db_pool: db.pool.clone(), sender, url, http: reqwest::Client::new(), config, _db: db })
+        Ok(Self {
+            db_pool: db.pool.clone(),
+            db_url: db.url.clone(),
+            sender,
+            url,
+            http: reqwest::Client::new(),
+            config,
+            _db: db,
+        })
     }
 
     pub async fn post(
