@@ -23,6 +23,7 @@ mod browse;
 mod live;
 mod onsale;
 mod operator;
+mod paging;
 pub mod protection;
 pub mod routes;
 mod scope;

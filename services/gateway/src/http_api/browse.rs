@@ -9,12 +9,12 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use chrono::{DateTime, Utc};
-use floodgate_proto::{catalog::v1 as catalog, types::v1 as types};
+use floodgate_proto::catalog::v1 as catalog;
 use serde::Deserialize;
 use serde_json::json;
 
 use super::{
-    ApiState,
+    ApiState, paging,
     routes::{Access, Api},
     scope,
     views::catalog as view,
@@ -68,14 +68,11 @@ async fn search_events(
         max_price: None,
         // The public sees published performances only; drafts are the operators' business.
         on_sale_only: true,
-        page: Some(types::PageRequest {
-            page_size: query.page_size.unwrap_or(0).min(100),
-            cursor: query.cursor.unwrap_or_default(),
-        }),
+        page: Some(paging::request(query.page_size, query.cursor.as_deref())),
     };
     let found =
         state.upstreams.catalog().search_events(request).await.map_err(ApiError::upstream("catalog"))?.into_inner();
-    let next = found.page.map(|p| p.next_cursor).filter(|c| !c.is_empty());
+    let next = paging::next(found.page);
     Ok(Json(json!({"events": found.events.iter().map(view::event_summary).collect::<Vec<_>>(), "next_cursor": next}))
         .into_response())
 }

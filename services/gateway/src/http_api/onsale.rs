@@ -134,10 +134,7 @@ struct PageQuery {
 
 impl PageQuery {
     fn page(&self) -> types::PageRequest {
-        types::PageRequest {
-            page_size: self.page_size.unwrap_or(0).min(100),
-            cursor: self.cursor.clone().unwrap_or_default(),
-        }
+        super::paging::request(self.page_size, self.cursor.as_deref())
     }
 }
 
@@ -360,7 +357,7 @@ async fn list_orders(
     let request = booking::ListOrdersRequest { buyer: Some(buyer(&caller)), page: Some(query.page()) };
     let reply =
         state.upstreams.booking().list_orders(request).await.map_err(ApiError::upstream("booking"))?.into_inner();
-    let next = reply.page.map(|p| p.next_cursor).filter(|c| !c.is_empty());
+    let next = super::paging::next(reply.page);
     Ok(Json(json!({ "orders": reply.orders.iter().map(views::order).collect::<Vec<_>>(), "next_cursor": next }))
         .into_response())
 }
@@ -493,7 +490,7 @@ async fn list_tickets(
     let request = booking::ListTicketsRequest { buyer: Some(buyer(&caller)), order_id, page: Some(query.page()) };
     let reply =
         state.upstreams.booking().list_tickets(request).await.map_err(ApiError::upstream("booking"))?.into_inner();
-    let next = reply.page.map(|p| p.next_cursor).filter(|c| !c.is_empty());
+    let next = super::paging::next(reply.page);
     Ok(Json(json!({ "tickets": reply.tickets.iter().map(views::ticket).collect::<Vec<_>>(), "next_cursor": next }))
         .into_response())
 }

@@ -9,7 +9,7 @@ use axum::{
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
 };
-use floodgate_proto::{catalog::v1 as catalog, types::v1 as types};
+use floodgate_proto::catalog::v1 as catalog;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -126,16 +126,13 @@ async fn list_venues(
         }
         return Ok(Json(json!({"venues": venues, "next_cursor": null})).into_response());
     }
-    let page = types::PageRequest {
-        page_size: query.page_size.unwrap_or(0).min(100),
-        cursor: query.cursor.unwrap_or_default(),
-    };
+    let page = super::paging::request(query.page_size, query.cursor.as_deref());
     let listed = catalog
         .list_venues(catalog::ListVenuesRequest { page: Some(page) })
         .await
         .map_err(ApiError::upstream("catalog"))?
         .into_inner();
-    let next = listed.page.map(|p| p.next_cursor).filter(|c| !c.is_empty());
+    let next = super::paging::next(listed.page);
     Ok(Json(json!({"venues": listed.venues.iter().map(view::venue).collect::<Vec<_>>(), "next_cursor": next}))
         .into_response())
 }

@@ -7,9 +7,22 @@ use floodgate_proto::{catalog::v1 as catalog, types::v1 as types};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-/// The proto enum value named `<PREFIX>_<WORD>` for a lower-case JSON word.
+mod sale;
+mod seat_map;
+
+#[cfg(test)]
+use sale::{Audience, PricingRule, SaleMode, TimeBand};
+pub use sale::{PriceTiers, PricingRules, SaleConfig};
+pub use seat_map::{GeneratedSeatMap, SeatMap};
+
+/// The lower-case JSON word of a serde enum, upper-cased as in the proto names.
 fn word<E: Serialize>(value: &E) -> String {
     serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_uppercase)).unwrap_or_default()
+}
+
+/// The proto enum value named `<prefix>_<WORD>` for a JSON word (0, unspecified, if none is).
+fn proto_enum<E: Serialize, P: Into<i32>>(prefix: &str, value: &E, parse: fn(&str) -> Option<P>) -> i32 {
+    parse(&format!("{prefix}_{}", word(value))).map_or(0, Into::into)
 }
 
 fn timestamp(t: &DateTime<Utc>) -> prost_types::Timestamp {
@@ -132,7 +145,7 @@ pub enum HallType {
 
 impl HallType {
     pub fn proto(self) -> i32 {
-        catalog::HallType::from_str_name(&format!("HALL_TYPE_{}", word(&self))).map_or(0, Into::into)
+        proto_enum("HALL_TYPE", &self, catalog::HallType::from_str_name)
     }
 }
 
@@ -141,189 +154,6 @@ impl HallType {
 pub struct Hall {
     pub name: String,
     pub hall_type: HallType,
-}
-
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum SectionKind {
-    Reserved,
-    GeneralAdmission,
-}
-
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Seat {
-    pub seat_id: String,
-    pub number: String,
-    /// What a buyer reads, e.g. "B-12".
-    #[serde(default)]
-    pub label: String,
-    pub position: Point,
-    /// Overrides the section's grade.
-    #[serde(default)]
-    pub grade_code: String,
-    #[serde(default)]
-    pub accessible: bool,
-    #[serde(default)]
-    pub companion: bool,
-    #[serde(default)]
-    pub restricted_view: bool,
-    /// An aisle separates this seat from the previous one in its row.
-    #[serde(default)]
-    pub gap_before: bool,
-    /// Never sold (camera positions, house seats).
-    #[serde(default)]
-    pub blocked: bool,
-}
-
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Row {
-    pub label: String,
-    /// Left to right as seen from the focal point.
-    pub seats: Vec<Seat>,
-}
-
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Section {
-    pub section_id: String,
-    pub name: String,
-    pub kind: SectionKind,
-    /// General admission only.
-    #[serde(default)]
-    pub capacity: u32,
-    pub grade_code: String,
-    #[serde(default)]
-    pub rows: Vec<Row>,
-}
-
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SeatMap {
-    /// The version being replaced (0 for the first map); a new version is created.
-    pub expected_version: i32,
-    /// The stage or screen centre "best" is measured from.
-    pub focal_point: Point,
-    pub sections: Vec<Section>,
-}
-
-impl SeatMap {
-    pub fn into_request(self, hall_id: String) -> catalog::PutSeatMapRequest {
-        let sections = self
-            .sections
-            .into_iter()
-            .map(|s| catalog::Section {
-                section_id: s.section_id,
-                name: s.name,
-                kind: catalog::SectionKind::from_str_name(&format!("SECTION_KIND_{}", word(&s.kind)))
-                    .map_or(0, Into::into),
-                capacity: s.capacity,
-                grade_code: s.grade_code,
-                rows: s
-                    .rows
-                    .into_iter()
-                    .map(|r| catalog::Row {
-                        label: r.label,
-                        seats: r
-                            .seats
-                            .into_iter()
-                            .map(|seat| catalog::Seat {
-                                seat_id: seat.seat_id,
-                                number: seat.number,
-                                position: Some(seat.position.into()),
-                                grade_code: seat.grade_code,
-                                accessible: seat.accessible,
-                                gap_before: seat.gap_before,
-                                blocked: seat.blocked,
-                                label: seat.label,
-                                companion: seat.companion,
-                                restricted_view: seat.restricted_view,
-                            })
-                            .collect(),
-                    })
-                    .collect(),
-            })
-            .collect();
-        catalog::PutSeatMapRequest {
-            hall_id: hall_id.clone(),
-            seat_map: Some(catalog::SeatMap {
-                hall_id,
-                version: 0,
-                sections,
-                focal_point: Some(self.focal_point.into()),
-            }),
-            expected_version: self.expected_version,
-        }
-    }
-}
-
-/// One generated block: seated rows, or a standing area (`standing_capacity` and nothing else).
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SectionLayout {
-    pub section_id: String,
-    pub name: String,
-    pub grade_code: String,
-    #[serde(default)]
-    pub standing_capacity: u32,
-    #[serde(default)]
-    pub first_row: String,
-    #[serde(default)]
-    pub rows: u32,
-    #[serde(default)]
-    pub seats_per_row: u32,
-    #[serde(default)]
-    pub origin: Option<Point>,
-    #[serde(default)]
-    pub seat_spacing: f64,
-    #[serde(default)]
-    pub row_spacing: f64,
-    /// Total angle the rows span around the focal point; 0 = straight.
-    #[serde(default)]
-    pub curve_degrees: f64,
-    /// An aisle after every this many seats; 0 = none.
-    #[serde(default)]
-    pub aisle_every: u32,
-    #[serde(default)]
-    pub accessible_first_row: bool,
-}
-
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct GeneratedSeatMap {
-    pub expected_version: i32,
-    pub focal_point: Point,
-    pub sections: Vec<SectionLayout>,
-}
-
-impl GeneratedSeatMap {
-    pub fn into_request(self, hall_id: String) -> catalog::GenerateSeatMapRequest {
-        catalog::GenerateSeatMapRequest {
-            hall_id,
-            sections: self
-                .sections
-                .into_iter()
-                .map(|s| catalog::SectionLayout {
-                    section_id: s.section_id,
-                    name: s.name,
-                    grade_code: s.grade_code,
-                    standing_capacity: s.standing_capacity,
-                    first_row: s.first_row,
-                    rows: s.rows,
-                    seats_per_row: s.seats_per_row,
-                    origin: s.origin.map(Into::into),
-                    seat_spacing: s.seat_spacing,
-                    row_spacing: s.row_spacing,
-                    curve_degrees: s.curve_degrees,
-                    aisle_every: s.aisle_every,
-                    accessible_first_row: s.accessible_first_row,
-                })
-                .collect(),
-            focal_point: Some(self.focal_point.into()),
-            expected_version: self.expected_version,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema)]
@@ -340,7 +170,7 @@ pub enum Category {
 
 impl Category {
     pub fn proto(self) -> i32 {
-        catalog::EventCategory::from_str_name(&format!("EVENT_CATEGORY_{}", word(&self))).map_or(0, Into::into)
+        proto_enum("EVENT_CATEGORY", &self, catalog::EventCategory::from_str_name)
     }
 }
 
@@ -402,198 +232,6 @@ pub struct Performance {
     pub turnover_minutes: u32,
 }
 
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PriceTier {
-    pub grade_code: String,
-    pub grade_name: String,
-    pub price: Money,
-}
-
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PriceTiers {
-    pub tiers: Vec<PriceTier>,
-}
-
-impl PriceTiers {
-    pub fn into_request(self, performance_id: String) -> catalog::SetPriceTiersRequest {
-        let tiers = self
-            .tiers
-            .into_iter()
-            .map(|t| catalog::PriceTier {
-                grade_code: t.grade_code,
-                grade_name: t.grade_name,
-                price: Some((&t.price).into()),
-            })
-            .collect();
-        catalog::SetPriceTiersRequest { performance_id, tiers }
-    }
-}
-
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum TimeBand {
-    Morning,
-    Normal,
-    LateNight,
-}
-
-impl TimeBand {
-    fn proto(self) -> i32 {
-        catalog::TimeBand::from_str_name(&format!("TIME_BAND_{}", word(&self))).map_or(0, Into::into)
-    }
-}
-
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Audience {
-    Adult,
-    Youth,
-    Senior,
-    Disabled,
-}
-
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct BandStart {
-    pub band: TimeBand,
-    /// Local minutes after midnight in the venue's time zone.
-    pub starts_at_minute: u32,
-}
-
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PricingRule {
-    pub hall_type: HallType,
-    pub band: TimeBand,
-    pub audience: Audience,
-    pub price: Money,
-}
-
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Surcharge {
-    pub grade_code: String,
-    pub surcharge: Money,
-}
-
-/// Cinema pricing for a venue: hall type × time-of-day band × audience, plus grade surcharges.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PricingRules {
-    pub expected_version: i64,
-    pub bands: Vec<BandStart>,
-    pub rules: Vec<PricingRule>,
-    #[serde(default)]
-    pub surcharges: Vec<Surcharge>,
-}
-
-impl PricingRules {
-    pub fn into_request(self, venue_id: String) -> catalog::SetPricingRulesRequest {
-        catalog::SetPricingRulesRequest {
-            rules: Some(catalog::PricingRules {
-                venue_id,
-                bands: self
-                    .bands
-                    .into_iter()
-                    .map(|b| catalog::TimeBandBoundary { band: b.band.proto(), starts_at_minute: b.starts_at_minute })
-                    .collect(),
-                rules: self
-                    .rules
-                    .into_iter()
-                    .map(|r| catalog::PricingRule {
-                        hall_type: r.hall_type.proto(),
-                        band: r.band.proto(),
-                        audience: types::Audience::from_str_name(&format!("AUDIENCE_{}", word(&r.audience)))
-                            .map_or(0, Into::into),
-                        price: Some((&r.price).into()),
-                    })
-                    .collect(),
-                time_zone: String::new(),
-                surcharges: self
-                    .surcharges
-                    .into_iter()
-                    .map(|s| catalog::GradeSurcharge {
-                        grade_code: s.grade_code,
-                        surcharge: Some((&s.surcharge).into()),
-                    })
-                    .collect(),
-                version: self.expected_version,
-            }),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum SaleMode {
-    Reserved,
-    GeneralAdmission,
-    Lottery,
-}
-
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct FeeStep {
-    /// Applies when cancelling at least this many days before the show.
-    pub days_before: u32,
-    /// 1000 = 10% of the ticket price.
-    pub fee_basis_points: u32,
-    #[serde(default)]
-    pub fixed_fee: Option<Money>,
-}
-
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SaleConfig {
-    pub expected_version: i64,
-    pub mode: SaleMode,
-    pub waiting_room_opens_at: DateTime<Utc>,
-    pub sale_opens_at: DateTime<Utc>,
-    pub sale_closes_at: DateTime<Utc>,
-    pub per_buyer_limit: u32,
-    pub hold_ttl_seconds: u32,
-    pub payment_deadline_seconds: u32,
-    pub admission_rate_per_second: u32,
-    pub max_active_shoppers: u32,
-    pub admission_ttl_seconds: u32,
-    /// Steps by `days_before`, largest first; the first met applies. Empty: no cancellation fee.
-    #[serde(default)]
-    pub fee_ladder: Vec<FeeStep>,
-}
-
-impl SaleConfig {
-    pub fn into_request(self, performance_id: String) -> catalog::SetSaleConfigRequest {
-        catalog::SetSaleConfigRequest {
-            performance_id,
-            expected_version: self.expected_version,
-            sale_config: Some(catalog::SaleConfig {
-                mode: catalog::SaleMode::from_str_name(&format!("SALE_MODE_{}", word(&self.mode)))
-                    .map_or(0, Into::into),
-                waiting_room_opens_at: Some(timestamp(&self.waiting_room_opens_at)),
-                sale_opens_at: Some(timestamp(&self.sale_opens_at)),
-                sale_closes_at: Some(timestamp(&self.sale_closes_at)),
-                per_buyer_limit: self.per_buyer_limit,
-                hold_ttl: Some(seconds(self.hold_ttl_seconds)),
-                payment_deadline: Some(seconds(self.payment_deadline_seconds)),
-                fee_ladder: self
-                    .fee_ladder
-                    .iter()
-                    .map(|step| catalog::CancellationFeeStep {
-                        days_before: step.days_before,
-                        fee_basis_points: step.fee_basis_points,
-                        fixed_fee: step.fixed_fee.as_ref().map(Into::into),
-                    })
-                    .collect(),
-                admission_rate_per_second: self.admission_rate_per_second,
-                max_active_shoppers: self.max_active_shoppers,
-                admission_ttl: Some(seconds(self.admission_ttl_seconds)),
-            }),
-        }
-    }
-}
-
 impl Performance {
     pub fn into_request(self, idempotency_key: String) -> catalog::CreatePerformanceRequest {
         catalog::CreatePerformanceRequest {
@@ -632,8 +270,8 @@ mod tests {
         assert_eq!(rule.audience, i32::from(types::Audience::Youth));
         let mode = serde_json::from_str::<SaleMode>("\"general_admission\"").expect("a word");
         assert_eq!(
-            catalog::SaleMode::from_str_name(&format!("SALE_MODE_{}", word(&mode))),
-            Some(catalog::SaleMode::GeneralAdmission)
+            proto_enum("SALE_MODE", &mode, catalog::SaleMode::from_str_name),
+            i32::from(catalog::SaleMode::GeneralAdmission)
         );
     }
 }
