@@ -80,6 +80,13 @@ pub struct Sale {
     pub payment_deadline_seconds: u32,
     pub admission_rate_per_second: u32,
     pub max_active_shoppers: u32,
+    /// How long an admission lasts: an admitted buyer holds a shopper's slot until then.
+    #[serde(default = "default_admission_ttl")]
+    pub admission_ttl_seconds: u32,
+}
+
+fn default_admission_ttl() -> u32 {
+    600
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -116,7 +123,7 @@ pub enum Arrivals {
 pub struct Behaviour {
     /// Share that asks for the best seats together; the rest pick specific seats.
     pub best_available: f64,
-    /// Seats pickers fight over (`A-1-12`), and the share of pickers who go for them.
+    /// Seats pickers fight over (`A-A-12`: section, row letter, number), and the share of pickers who go for them.
     pub hot_seats: Vec<String>,
     pub hot_seat_share: f64,
     /// Party size → weight.
@@ -187,6 +194,9 @@ impl Scenario {
 
     fn validate(&self) -> Result<(), ScenarioError> {
         let mut problems = Vec::new();
+        if !(60..=7200).contains(&self.sale.admission_ttl_seconds) {
+            problems.push("sale.admission_ttl_seconds must be between 60 and 7200".to_owned());
+        }
         let mut share = |name: &str, value: f64| {
             if !(0.0..=1.0).contains(&value) {
                 problems.push(format!("{name} must be between 0 and 1"));

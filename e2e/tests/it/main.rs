@@ -9,4 +9,5 @@ mod journey;
 mod operator;
 mod platform;
 mod purchase;
+mod rehearsal;
 mod smoke;

@@ -46,12 +46,28 @@ impl Platform {
 
     /// With extra settings for the gateway (e.g. `FLOODGATE_IP_RATE_LIMIT`).
     pub async fn start_with_gateway(settings: &[(&'static str, &str)]) -> anyhow::Result<Self> {
+        let settings: Vec<_> = settings.iter().map(|(name, value)| ("gateway", *name, *value)).collect();
+        Self::start_with(&settings).await
+    }
+
+    /// With extra settings per service: `(service, variable, value)`.
+    pub async fn start_with(settings: &[(&'static str, &'static str, &str)]) -> anyhow::Result<Self> {
         let Infrastructure { databases, broker, redis } = Infrastructure::new().await?;
         let infrastructure = Infrastructure { databases, broker: broker.clone(), redis: redis.clone() };
+        let extra = |service: &str| -> Vec<(&'static str, String)> {
+            settings
+                .iter()
+                .filter(|(s, _, _)| *s == service)
+                .map(|(_, name, value)| (*name, (*value).to_owned()))
+                .collect()
+        };
 
         let mut processes = HashMap::new();
         for service in ["catalog", "queue", "booking", "payment"] {
-            processes.insert(service, infrastructure.start(service).await?);
+            let mut env = common_env(service, &broker, &redis, infrastructure.databases.get(service));
+            env.extend(extra(service));
+            processes
+                .insert(service, ServiceProcess::start(&format!("floodgate-{service}"), &env, START_DEADLINE).await?);
         }
         let Infrastructure { databases, .. } = infrastructure;
 
@@ -64,7 +80,7 @@ impl Platform {
         env.push(("FLOODGATE_JWT_SIGNING_KEY", "0c".repeat(32)));
         env.push(("FLOODGATE_VERIFICATION_SECRET", "0d".repeat(32)));
         env.push(("FLOODGATE_DEV_MODE", "true".into()));
-        env.extend(settings.iter().map(|(name, value)| (*name, (*value).to_owned())));
+        env.extend(extra("gateway"));
         let gateway = ServiceProcess::start("floodgate-gateway", &env, START_DEADLINE).await?;
         let gateway_http = format!("http://{}", gateway.extra("http")?);
         processes.insert("gateway", gateway);

@@ -11,7 +11,7 @@ use std::{sync::Arc, time::Duration};
 
 use sqlx::PgPool;
 
-use crate::domain::jwt::TokenKeys;
+use crate::domain::{jwt::TokenKeys, password};
 
 /// Everything the account routes need.
 #[derive(Debug, Clone)]
@@ -29,4 +29,17 @@ pub struct AccountsApi {
     pub refresh_ttl: Duration,
     /// Keys guest ids: the same phone is the same guest.
     pub guest_secret: Vec<u8>,
+    pub password_cost: password::Cost,
+}
+
+impl AccountsApi {
+    /// Hashes a new password on the blocking pool: at the OWASP cost a hash is tens of
+    /// milliseconds of CPU, which would stall every request sharing the async worker.
+    pub async fn hash_password(&self, password: &str) -> Result<String, crate::ApiError> {
+        let (password, cost) = (password.to_owned(), self.password_cost);
+        tokio::task::spawn_blocking(move || password::hash(&password, cost))
+            .await
+            .map_err(|e| crate::ApiError::internal(&e))?
+            .map_err(|e| crate::ApiError::internal(&e))
+    }
 }

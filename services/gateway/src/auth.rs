@@ -139,7 +139,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T>
     }
 }
 
-/// The client's address for rate limits (`unknown` when the server was not told, e.g. in tests
+/// The client's address for rate limits, as the protection layer worked it out (trusted proxies'
+/// `X-Forwarded-For` included); else the peer's, or `unknown` when the server was not told (tests
 /// serving the router directly).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientAddress(pub String);
@@ -148,6 +149,9 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        if let Some(address) = parts.extensions.get::<ClientAddress>() {
+            return Ok(address.clone());
+        }
         let address = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>();
         Ok(ClientAddress(address.map_or_else(|| "unknown".to_owned(), |info| info.0.ip().to_string())))
     }

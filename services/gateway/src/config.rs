@@ -35,6 +35,11 @@ pub struct Config {
     /// Web origins allowed to call the API from a browser (comma-separated).
     #[arg(long, env = "FLOODGATE_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
+    /// Load balancers in front of the gateway (comma-separated IP addresses): from these peers the
+    /// client address is read from `X-Forwarded-For`, so per-address limits count buyers, not the
+    /// balancer. Anyone else's `X-Forwarded-For` is ignored (it would let a client pick its address).
+    #[arg(long, env = "FLOODGATE_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// Access tokens, refresh tokens, verification codes.
@@ -67,6 +72,10 @@ pub struct AuthArgs {
     /// Development mode: messages readable at `GET /v1/dev/messages`, cookies without `Secure`.
     #[arg(long, env = "FLOODGATE_DEV_MODE", default_value_t = false)]
     pub dev_mode: bool,
+    /// The cost of new password hashes: `owasp` (argon2id, 19 MiB, 2 passes), or `minimal` for
+    /// rehearsals that sign up tens of thousands of buyers — refused outside development mode.
+    #[arg(long, env = "FLOODGATE_PASSWORD_COST", default_value = "owasp")]
+    pub password_cost: crate::domain::password::Cost,
 }
 
 /// Where the other services' gRPC servers are.

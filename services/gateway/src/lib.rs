@@ -113,6 +113,9 @@ pub async fn accounts_api(config: &Config, pool: sqlx::PgPool) -> Result<account
         &auth.jwt_audience,
         ttl,
     );
+    if auth.password_cost == domain::password::Cost::Minimal && !auth.dev_mode {
+        return Err(StartError::config("FLOODGATE_PASSWORD_COST=minimal is for development mode only"));
+    }
     let verification_secret = secret(&auth.verification_secret)?.to_vec();
     let outbox = accounts::messages::DevOutbox::new(redis.clone(), prefix);
     let sender: std::sync::Arc<dyn accounts::messages::MessageSender> = match &auth.smtp_url {
@@ -142,6 +145,7 @@ pub async fn accounts_api(config: &Config, pool: sqlx::PgPool) -> Result<account
         secure_cookies: !auth.dev_mode,
         refresh_ttl: auth.refresh_ttl,
         guest_secret: verification_secret,
+        password_cost: auth.password_cost,
     })
 }
 
@@ -153,4 +157,5 @@ pub fn protection(config: &Config, accounts: &accounts::AccountsApi) -> http_api
         config.max_in_flight,
         config.cors_origins.iter().map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()).collect(),
     )
+    .behind(config.trusted_proxies.clone())
 }

@@ -30,6 +30,16 @@ impl QueueApi {
     }
 
     /// The entry's place, after checking it belongs to `buyer_id`.
+    /// A buyer asking for their place — or watching it — is present: their turn is kept. (Without
+    /// this, anyone who waited past the heartbeat grace lost their turn at the front, however
+    /// attentively they watched; the rehearsal kit found it.) Best effort: a missed beat costs
+    /// nothing until the grace runs out.
+    async fn still_here(&self, sale: &str, entry_id: &str) {
+        if let Err(error) = self.store.heartbeat(sale, entry_id).await {
+            tracing::warn!(%error, sale, entry_id, "heartbeat not recorded");
+        }
+    }
+
     async fn position(&self, sale: &str, entry_id: &str, buyer_id: &str) -> Result<wire::PositionUpdate, Status> {
         // One round trip to Redis: this answers every join and every poll.
         let view = self.store.view(sale, entry_id).await.map_err(status)?;
@@ -122,7 +132,9 @@ impl QueueService for QueueApi {
         request: Request<wire::GetPositionRequest>,
     ) -> Result<Response<wire::PositionUpdate>, Status> {
         let r = request.into_inner();
-        Ok(Response::new(self.position(&r.sale_id, &r.entry_id, &r.buyer_id).await?))
+        let position = self.position(&r.sale_id, &r.entry_id, &r.buyer_id).await?;
+        self.still_here(&r.sale_id, &r.entry_id).await;
+        Ok(Response::new(position))
     }
 
     async fn watch_position(
@@ -141,6 +153,7 @@ impl QueueService for QueueApi {
                 Some(update) => Ok(update),
                 None => {
                     tokio::time::sleep(WATCH_EVERY).await;
+                    api.still_here(&r.sale_id, &r.entry_id).await;
                     api.position(&r.sale_id, &r.entry_id, &r.buyer_id).await
                 }
             };

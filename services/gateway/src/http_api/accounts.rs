@@ -177,7 +177,7 @@ async fn sign_up(
         .confirm(Purpose::Signup, &valid.phone, &request.verification_code, now)
         .await
         .map_err(code_error)?;
-    let hash = password::hash(&request.password).map_err(|e| ApiError::internal(&e))?;
+    let hash = api.hash_password(&request.password).await?;
     let new = repo::NewAccount {
         email: &valid.email,
         phone: &valid.phone,
@@ -473,7 +473,10 @@ async fn update_me(
         let code = changes.verification_code.as_deref().unwrap_or_default();
         api.verifications.confirm(Purpose::Signup, phone, code, Utc::now()).await.map_err(code_error)?;
     }
-    let hash = changes.new_password.as_deref().map(password::hash).transpose().map_err(|e| ApiError::internal(&e))?;
+    let hash = match changes.new_password.as_deref() {
+        Some(new_password) => Some(api.hash_password(new_password).await?),
+        None => None,
+    };
     let email = email.flatten();
     let update = repo::Changes {
         name,

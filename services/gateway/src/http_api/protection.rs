@@ -3,7 +3,11 @@
 //! every replica through Redis; and a cap on requests in flight — beyond it new requests are shed
 //! at once with 503 + `Retry-After` instead of queueing until everything times out.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    net::{IpAddr, SocketAddr},
+    sync::Arc,
+    time::Duration,
+};
 
 use axum::{
     extract::{Request, State},
@@ -30,6 +34,8 @@ pub struct Protection {
     pub per_address: Option<Rule>,
     pub in_flight: Arc<Semaphore>,
     pub cors_origins: Arc<Vec<String>>,
+    /// Peers whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Arc<Vec<IpAddr>>,
 }
 
 impl Protection {
@@ -44,8 +50,34 @@ impl Protection {
             per_address,
             in_flight: Arc::new(Semaphore::new(max_in_flight)),
             cors_origins: Arc::new(cors_origins),
+            trusted_proxies: Arc::new(Vec::new()),
         }
     }
+
+    /// Trusts these load balancers' `X-Forwarded-For`.
+    pub fn behind(self, trusted_proxies: Vec<IpAddr>) -> Self {
+        Self { trusted_proxies: Arc::new(trusted_proxies), ..self }
+    }
+}
+
+/// The client's address: the peer's, or — when the peer is a trusted proxy — the rightmost
+/// `X-Forwarded-For` entry that is not one (entries further left are the client's own claims).
+fn client_address(trusted_proxies: &[IpAddr], peer: Option<IpAddr>, forwarded_for: Option<&str>) -> Option<IpAddr> {
+    let trusted = |ip: &IpAddr| trusted_proxies.contains(ip);
+    let peer = peer?;
+    if !trusted(&peer) {
+        return Some(peer);
+    }
+    let hops: Vec<&str> = forwarded_for.into_iter().flat_map(|v| v.split(',')).map(str::trim).collect();
+    let mut client = peer;
+    for hop in hops.into_iter().rev() {
+        let Ok(ip) = hop.parse::<IpAddr>() else { break };
+        client = ip;
+        if !trusted(&ip) {
+            break;
+        }
+    }
+    Some(client)
 }
 
 /// Keeps a sane incoming request id (or makes one) and returns it on the answer.
@@ -63,13 +95,14 @@ pub async fn request_id(mut request: Request, next: Next) -> Response {
 }
 
 /// Sheds load beyond the in-flight cap, limits each address, then runs the request.
-pub async fn guard(
-    State(state): State<ApiState>,
-    ClientAddress(address): ClientAddress,
-    request: Request,
-    next: Next,
-) -> Response {
+pub async fn guard(State(state): State<ApiState>, mut request: Request, next: Next) -> Response {
     let protection = &state.protection;
+    let peer = request.extensions().get::<axum::extract::ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
+    let forwarded = request.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    let address = client_address(&protection.trusted_proxies, peer, forwarded)
+        .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+    // Handlers with their own limits (logins, codes) read the same address.
+    request.extensions_mut().insert(ClientAddress(address.clone()));
     let Ok(_permit) = protection.in_flight.clone().try_acquire_owned() else {
         return ApiError::Overloaded.into_response();
     };
@@ -117,4 +150,28 @@ pub async fn cors(State(state): State<ApiState>, request: Request, next: Next) -
         headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("retry-after, x-request-id"));
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().expect("an address")
+    }
+
+    #[test]
+    fn forwarded_for_counts_only_from_trusted_proxies() {
+        let balancer = [ip("10.0.0.1")];
+        let from = |peer: &str, header: Option<&str>| client_address(&balancer, Some(ip(peer)), header);
+        assert_eq!(from("10.0.0.1", Some("203.0.113.7")), Some(ip("203.0.113.7")));
+        // A client's own claims sit left of the address the balancer saw.
+        assert_eq!(from("10.0.0.1", Some("1.1.1.1, 203.0.113.7")), Some(ip("203.0.113.7")));
+        // Anyone else's header is ignored.
+        assert_eq!(from("198.51.100.2", Some("203.0.113.7")), Some(ip("198.51.100.2")));
+        // Garbage stops the walk at the last address that parsed.
+        assert_eq!(from("10.0.0.1", Some("nonsense")), Some(ip("10.0.0.1")));
+        assert_eq!(from("10.0.0.1", None), Some(ip("10.0.0.1")));
+        assert_eq!(client_address(&balancer, None, Some("203.0.113.7")), None);
+    }
 }

@@ -1,0 +1,262 @@
+//! The knee finder: raises the hold rate step by step against a sale whose buyers are already
+//! admitted, and reports where p99 latency, refusals or throughput break — so "load held" can be
+//! stated as a fraction of the knee. Each hold is best-available for one seat and released right
+//! after (untimed), so the map never fills; a buyer is reused at most once every
+//! [`REUSE_EVERY`] to stay under the gateway's per-account hold limit.
+
+use std::{collections::VecDeque, sync::Arc, time::Duration};
+
+use serde::Serialize;
+use serde_json::json;
+use tokio::sync::Mutex;
+
+use crate::{
+    client::{Gateway, Session},
+    identity,
+    run::{RunError, Target},
+    scenario::Scenario,
+    setup,
+    stats::percentile,
+};
+
+/// The gateway allows 30 holds a minute per account.
+pub const REUSE_EVERY: Duration = Duration::from_millis(2100);
+
+#[derive(Debug, Clone, Serialize)]
+pub struct KneeOptions {
+    pub start_rate: u32,
+    pub step_rate: u32,
+    pub max_rate: u32,
+    pub step_seconds: u32,
+    /// Admitted buyers to hold with (the highest rate they sustain is `buyers / 2.1 s`).
+    pub buyers: u32,
+    /// A step breaks when its p99 exceeds this …
+    pub p99_limit_ms: f64,
+    /// … or more than this share of holds fail …
+    pub error_limit: f64,
+    /// … or fewer than this share of the offered holds complete within the step.
+    pub throughput_floor: f64,
+}
+
+impl Default for KneeOptions {
+    fn default() -> Self {
+        Self {
+            start_rate: 100,
+            step_rate: 100,
+            max_rate: 3000,
+            step_seconds: 10,
+            buyers: 4000,
+            p99_limit_ms: 100.0,
+            error_limit: 0.01,
+            throughput_floor: 0.9,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KneeStep {
+    pub offered_per_second: u32,
+    pub completed_per_second: f64,
+    pub ok: u64,
+    pub failed: u64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Knee {
+    pub steps: Vec<KneeStep>,
+    /// The highest rate whose step kept every limit.
+    pub knee_per_second: Option<u32>,
+    /// Why the next step broke (or "not reached").
+    pub broke: String,
+}
+
+/// Where the steps break. Pure.
+pub fn judge(steps: Vec<KneeStep>, options: &KneeOptions) -> Knee {
+    let mut knee = None;
+    let mut broke = "not reached within the rates tried".to_owned();
+    for step in &steps {
+        let total = (step.ok + step.failed).max(1) as f64;
+        let reason = if step.p99_ms > options.p99_limit_ms {
+            Some(format!("p99 {:.1} ms > {} ms", step.p99_ms, options.p99_limit_ms))
+        } else if step.failed as f64 / total > options.error_limit {
+            Some(format!("{:.1}% of holds failed", 100.0 * step.failed as f64 / total))
+        } else if step.completed_per_second < options.throughput_floor * f64::from(step.offered_per_second) {
+            Some(format!("{:.0} of {} holds/s completed", step.completed_per_second, step.offered_per_second))
+        } else {
+            None
+        };
+        match reason {
+            None => knee = Some(step.offered_per_second),
+            Some(reason) => {
+                broke = format!("at {}/s: {reason}", step.offered_per_second);
+                break;
+            }
+        }
+    }
+    Knee { steps, knee_per_second: knee, broke }
+}
+
+struct Admitted {
+    session: Session,
+    token: String,
+    free_at: tokio::time::Instant,
+}
+
+/// Sets a sale up from `scenario` (admission fast and wide), admits `options.buyers` guests, then
+/// steps the hold rate up until it breaks.
+pub async fn find(scenario: &Scenario, target: &Target, options: &KneeOptions) -> Result<Knee, RunError> {
+    let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
+    let gateway = Gateway::new(&target.gateway_url, Duration::from_secs(10))?;
+    let admin = setup::admin(&gateway, &target.gateway_database_url, &run).await?;
+    let draft = setup::draft(&gateway, &admin, scenario, &run).await?;
+    let mut wide = scenario.clone();
+    wide.sale.admission_rate_per_second = 2000;
+    wide.sale.max_active_shoppers = options.buyers.max(1);
+    let sale = setup::open(&gateway, &admin, &wide, draft, chrono::Utc::now()).await?;
+    let performance = sale.performance_id.clone();
+    eprintln!("==> admitting {} buyers", options.buyers);
+    let pool = admit_all(&gateway, &performance, options.buyers, &run).await?;
+    let pool = Arc::new(Mutex::new(pool));
+    let mut steps = Vec::new();
+    let mut rate = options.start_rate.max(1);
+    while rate <= options.max_rate {
+        let step = hold_step(&gateway, &performance, &pool, rate, options.step_seconds).await;
+        eprintln!(
+            "  {:>5}/s offered: {:>7.0}/s done, p50 {:.1} ms, p99 {:.1} ms, {} failed",
+            rate, step.completed_per_second, step.p50_ms, step.p99_ms, step.failed
+        );
+        steps.push(step);
+        let judged = judge(steps.clone(), options);
+        if judged.knee_per_second != Some(rate) {
+            return Ok(judged);
+        }
+        rate += options.step_rate.max(1);
+    }
+    Ok(judge(steps, options))
+}
+
+async fn admit_all(
+    gateway: &Gateway,
+    performance: &str,
+    count: u32,
+    run: &str,
+) -> Result<VecDeque<Admitted>, RunError> {
+    use futures::StreamExt as _;
+    let admitted: Vec<Result<Admitted, String>> = futures::stream::iter((0..count).map(|i| async move {
+        let session = Session::anonymous(i);
+        let email = format!("knee-{i}-{run}@example.com");
+        let token = identity::guest(gateway, &session, &identity::phone(i), &email).await.map_err(|e| e.to_string())?;
+        let session = Session { token: Some(token), ..session };
+        let joined = gateway
+            .post(&session, &format!("/v1/performances/{performance}/queue"), &json!({}))
+            .await
+            .map_err(|e| e.to_string())?;
+        let entry = joined.text("entry_id").ok_or_else(|| format!("join: {} {}", joined.status, joined.body))?;
+        let path = format!("/v1/performances/{performance}/queue/{entry}");
+        for _ in 0..600 {
+            if let Some(token) = gateway.get(&session, &path).await.ok().and_then(|p| p.text("admission_token")) {
+                return Ok(Admitted { session, token, free_at: tokio::time::Instant::now() });
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        Err("not admitted within 5 minutes".to_owned())
+    }))
+    .buffer_unordered(64)
+    .collect()
+    .await;
+    let failed = admitted.iter().filter(|a| a.is_err()).count();
+    if let Some(Err(first)) = admitted.iter().find(|a| a.is_err()) {
+        return Err(RunError::Identities { failed, total: count as usize, first: first.clone() });
+    }
+    Ok(admitted.into_iter().filter_map(Result::ok).collect())
+}
+
+/// One step: `rate` holds a second for `seconds`, open loop (latency from the intended time).
+async fn hold_step(
+    gateway: &Gateway,
+    performance: &str,
+    pool: &Arc<Mutex<VecDeque<Admitted>>>,
+    rate: u32,
+    seconds: u32,
+) -> KneeStep {
+    let started = tokio::time::Instant::now();
+    let total = u64::from(rate) * u64::from(seconds);
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..total {
+        let intended = started + Duration::from_secs_f64(i as f64 / f64::from(rate));
+        tokio::time::sleep_until(intended).await;
+        let (gateway, pool, performance) = (gateway.clone(), pool.clone(), performance.to_owned());
+        tasks.spawn(async move {
+            // The next buyer free to hold again (waiting for one counts against the latency).
+            let mut buyer = loop {
+                let next = pool.lock().await.pop_front();
+                match next {
+                    Some(buyer) => break buyer,
+                    None => tokio::time::sleep(Duration::from_millis(5)).await,
+                }
+            };
+            tokio::time::sleep_until(buyer.free_at).await;
+            let body = json!({"quantity": 1, "admission_token": buyer.token});
+            let reply = gateway
+                .post(&buyer.session, &format!("/v1/performances/{performance}/holds/best-available"), &body)
+                .await;
+            let latency = intended.elapsed();
+            let ok = reply.as_ref().is_ok_and(|r| r.ok());
+            if let Ok(hold) = &reply
+                && let Some(hold_id) = hold.text("hold_id")
+            {
+                let _ =
+                    gateway.delete(&buyer.session, &format!("/v1/performances/{performance}/holds/{hold_id}")).await;
+            }
+            buyer.free_at = tokio::time::Instant::now() + REUSE_EVERY;
+            pool.lock().await.push_back(buyer);
+            (ok, latency, tokio::time::Instant::now())
+        });
+    }
+    let mut latencies = Vec::new();
+    let (mut ok, mut failed, mut last) = (0, 0, started);
+    while let Some(Ok((succeeded, latency, done))) = tasks.join_next().await {
+        if succeeded {
+            ok += 1
+        } else {
+            failed += 1
+        }
+        latencies.push(u64::try_from(latency.as_micros()).unwrap_or(u64::MAX));
+        last = last.max(done);
+    }
+    latencies.sort_unstable();
+    let ms = |q: f64| percentile(&latencies, q).map_or(0.0, |us| us as f64 / 1000.0);
+    let elapsed = last.duration_since(started).as_secs_f64().max(f64::from(seconds));
+    KneeStep {
+        offered_per_second: rate,
+        completed_per_second: ok as f64 / elapsed,
+        ok,
+        failed,
+        p50_ms: ms(0.5),
+        p99_ms: ms(0.99),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(rate: u32, p99_ms: f64, failed: u64, completed: f64) -> KneeStep {
+        KneeStep { offered_per_second: rate, completed_per_second: completed, ok: 1000, failed, p50_ms: 1.0, p99_ms }
+    }
+
+    #[test]
+    fn the_knee_is_the_last_step_within_every_limit() {
+        let options = KneeOptions::default();
+        let knee =
+            judge(vec![step(100, 5.0, 0, 100.0), step(200, 9.0, 0, 199.0), step(300, 250.0, 0, 290.0)], &options);
+        assert_eq!(knee.knee_per_second, Some(200));
+        assert!(knee.broke.contains("at 300/s: p99 250.0 ms"), "{}", knee.broke);
+        let knee = judge(vec![step(100, 5.0, 0, 100.0), step(200, 9.0, 50, 199.0)], &options);
+        assert_eq!(knee.knee_per_second, Some(100), "4.8% failed breaks it");
+        let knee = judge(vec![step(100, 5.0, 0, 60.0)], &options);
+        assert_eq!((knee.knee_per_second, knee.broke.contains("60 of 100")), (None, true));
+    }
+}
