@@ -299,3 +299,48 @@ async fn queue_events(
     }
     Ok((events, snapshots))
 }
+
+/// Found by the rehearsal kit: a buyer who waited longer than the heartbeat grace lost their turn
+/// at the front however closely they watched. Asking for the place keeps it; going silent loses it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn buyers_who_ask_for_their_place_keep_their_turn() -> anyhow::Result<()> {
+    let (Running { mut client, store, stop, task }, _broker) = start().await?;
+    let now = Utc::now();
+    let outflow = Outflow { heartbeat_grace: Duration::from_millis(800), ..outflow() };
+    let opens = now + chrono::Duration::milliseconds(2500);
+    store.schedule_room("sale-hb", Schedule { pre_queue_opens_at: now, sale_opens_at: opens }, outflow).await?;
+    let join =
+        |buyer: &str| wire::JoinRequest { sale_id: "sale-hb".into(), buyer_id: buyer.into(), device_id: String::new() };
+    // The pre-queue opens on the admission loop's next tick.
+    let mut opened = client.join(join("watcher")).await;
+    for _ in 0..50 {
+        if opened.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        opened = client.join(join("watcher")).await;
+    }
+    let watcher = opened?.into_inner().entry_id;
+    let silent = client.join(join("silent")).await?.into_inner().entry_id;
+    let ask = |entry: &str, buyer: &str| wire::GetPositionRequest {
+        sale_id: "sale-hb".into(),
+        entry_id: entry.to_owned(),
+        buyer_id: buyer.to_owned(),
+    };
+    // Well past the grace, the watcher keeps asking until admitted.
+    let mut admitted = false;
+    for _ in 0..100 {
+        let place = client.get_position(ask(&watcher, "watcher")).await?.into_inner();
+        if place.admission.is_some() {
+            admitted = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(admitted, "the buyer who kept asking was admitted");
+    let gone = client.get_position(ask(&silent, "silent")).await?.into_inner();
+    assert!(gone.admission.is_none(), "the silent buyer lost the turn: {gone:?}");
+    stop.cancel();
+    task.await??;
+    Ok(())
+}
