@@ -15,7 +15,7 @@ use crate::{
     checker::{self, Verdict},
     client::{Gateway, Session},
     faults::{Injector, Schedule},
-    history::{Entry, Kind, Op},
+    history::{Kind, Op},
     identity,
     journey::Shop,
     plan::{self, Plan},
@@ -283,10 +283,4 @@ async fn fire(
         fired.push((at, what, result));
     }
     fired
-}
-
-/// The history of a finished run, read back (for `--check-only` style reuse and tests).
-pub fn read_history(path: &std::path::Path) -> std::io::Result<Vec<Entry>> {
-    let file = std::io::BufReader::new(std::fs::File::open(path)?);
-    crate::history::read(file).map_err(std::io::Error::other)
 }
