@@ -391,7 +391,7 @@ fn describe_order(reply: &Reply) -> Value {
 }
 
 /// One ticket choice per held seat (or standing place), with the plan's audiences.
-fn tickets(hold: &Reply, audiences: &[String]) -> Vec<Value> {
+pub(crate) fn tickets(hold: &Reply, audiences: &[String]) -> Vec<Value> {
     let audience = |i: usize| audiences.get(i).cloned().unwrap_or_else(|| "adult".into());
     let mut tickets: Vec<Value> = hold.body["seats"]
         .as_array()

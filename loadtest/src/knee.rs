@@ -3,6 +3,10 @@
 //! stated as a fraction of the knee. Each hold is best-available for one seat and released right
 //! after (untimed), so the map never fills; a buyer is reused at most once every
 //! [`REUSE_EVERY`] to stay under the gateway's per-account hold limit.
+//!
+//! Once the knee is known, a longer run at 70% of it times the journey around the hold — seat
+//! map, hold, checkout, and cancelling the unpaid order (which frees the seat again) — so "load
+//! held" has per-step p50/p99 next to it.
 
 use std::{collections::VecDeque, sync::Arc, time::Duration};
 
@@ -70,7 +74,29 @@ pub struct Knee {
     pub knee_per_second: Option<u32>,
     /// Why the next step broke (or "not reached").
     pub broke: String,
+    /// The journey at 70% of the knee.
+    pub held: Option<Held>,
 }
+
+/// The journey around the hold at a steady rate.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Held {
+    pub holds_per_second: u32,
+    pub seconds: u32,
+    pub steps: Vec<StepLatency>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepLatency {
+    pub step: &'static str,
+    pub ok: u64,
+    pub failed: u64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+}
+
+/// The share of the knee the journey run holds.
+pub const HELD_SHARE: f64 = 0.7;
 
 /// Where the steps break. Pure.
 pub fn judge(steps: Vec<KneeStep>, options: &KneeOptions) -> Knee {
@@ -95,7 +121,7 @@ pub fn judge(steps: Vec<KneeStep>, options: &KneeOptions) -> Knee {
             }
         }
     }
-    Knee { steps, knee_per_second: knee, broke }
+    Knee { steps, knee_per_second: knee, broke, held: None }
 }
 
 struct Admitted {
@@ -113,7 +139,8 @@ pub async fn find(scenario: &Scenario, target: &Target, options: &KneeOptions) -
     let draft = setup::draft(&gateway, &admin, scenario, &run).await?;
     let mut wide = scenario.clone();
     wide.sale.admission_rate_per_second = 2000;
-    wide.sale.max_active_shoppers = options.buyers.max(1);
+    // Every buyer at once, and the operator's one probe of the waiting room (setup::open).
+    wide.sale.max_active_shoppers = options.buyers.max(1) + 1;
     let sale = setup::open(&gateway, &admin, &wide, draft, chrono::Utc::now()).await?;
     let performance = sale.performance_id.clone();
     eprintln!("==> admitting {} buyers", options.buyers);
@@ -121,7 +148,7 @@ pub async fn find(scenario: &Scenario, target: &Target, options: &KneeOptions) -
     let pool = Arc::new(Mutex::new(pool));
     let mut steps = Vec::new();
     let mut rate = options.start_rate.max(1);
-    while rate <= options.max_rate {
+    let mut knee = loop {
         let step = hold_step(&gateway, &performance, &pool, rate, options.step_seconds).await;
         eprintln!(
             "  {:>5}/s offered: {:>7.0}/s done, p50 {:.1} ms, p99 {:.1} ms, {} failed",
@@ -129,12 +156,38 @@ pub async fn find(scenario: &Scenario, target: &Target, options: &KneeOptions) -
         );
         steps.push(step);
         let judged = judge(steps.clone(), options);
-        if judged.knee_per_second != Some(rate) {
-            return Ok(judged);
-        }
         rate += options.step_rate.max(1);
+        if judged.knee_per_second != judged.steps.last().map(|s| s.offered_per_second) || rate > options.max_rate {
+            break judged;
+        }
+    };
+    if let Some(rate) = knee.knee_per_second {
+        let held = ((f64::from(rate) * HELD_SHARE) as u32).max(1);
+        let seconds = options.step_seconds * 3;
+        eprintln!("==> the journey at {held} holds/s (70% of the knee) for {seconds} s");
+        let samples = drive(&gateway, &performance, &pool, held, seconds, Probe::Journey).await;
+        let steps = ["seat map", "hold", "checkout", "cancel"]
+            .into_iter()
+            .map(|step| latency(step, samples.iter().flat_map(|s| &s.steps).filter(|(name, ..)| *name == step)))
+            .collect();
+        knee.held = Some(Held { holds_per_second: held, seconds, steps });
     }
-    Ok(judge(steps, options))
+    Ok(knee)
+}
+
+fn latency<'a>(step: &'static str, samples: impl Iterator<Item = &'a (&'static str, bool, Duration)>) -> StepLatency {
+    let (mut ok, mut failed, mut latencies) = (0, 0, Vec::new());
+    for (_, succeeded, latency) in samples {
+        if *succeeded {
+            ok += 1
+        } else {
+            failed += 1
+        }
+        latencies.push(u64::try_from(latency.as_micros()).unwrap_or(u64::MAX));
+    }
+    latencies.sort_unstable();
+    let ms = |q: f64| percentile(&latencies, q).map_or(0.0, |us| us as f64 / 1000.0);
+    StepLatency { step, ok, failed, p50_ms: ms(0.5), p99_ms: ms(0.99) }
 }
 
 async fn admit_all(
@@ -173,7 +226,7 @@ async fn admit_all(
     Ok(admitted.into_iter().filter_map(Result::ok).collect())
 }
 
-/// One step: `rate` holds a second for `seconds`, open loop (latency from the intended time).
+/// One step of the knee: `rate` holds a second for `seconds`.
 async fn hold_step(
     gateway: &Gateway,
     performance: &str,
@@ -181,6 +234,44 @@ async fn hold_step(
     rate: u32,
     seconds: u32,
 ) -> KneeStep {
+    let started = tokio::time::Instant::now();
+    let samples = drive(gateway, performance, pool, rate, seconds, Probe::Hold).await;
+    let hold = latency("hold", samples.iter().flat_map(|s| &s.steps));
+    let last = samples.iter().map(|s| s.done).max().unwrap_or(started);
+    let elapsed = last.duration_since(started).as_secs_f64().max(f64::from(seconds));
+    KneeStep {
+        offered_per_second: rate,
+        completed_per_second: hold.ok as f64 / elapsed,
+        ok: hold.ok,
+        failed: hold.failed,
+        p50_ms: hold.p50_ms,
+        p99_ms: hold.p99_ms,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Probe {
+    /// Hold, then release untimed.
+    Hold,
+    /// Seat map, hold, checkout, cancel — each timed.
+    Journey,
+}
+
+struct Sample {
+    steps: Vec<(&'static str, bool, Duration)>,
+    done: tokio::time::Instant,
+}
+
+/// `rate` probes a second for `seconds`, open loop: the first step is timed from when it was
+/// meant to start, so a stalled gateway cannot hide its tail behind a slower send rate.
+async fn drive(
+    gateway: &Gateway,
+    performance: &str,
+    pool: &Arc<Mutex<VecDeque<Admitted>>>,
+    rate: u32,
+    seconds: u32,
+    probe: Probe,
+) -> Vec<Sample> {
     let started = tokio::time::Instant::now();
     let total = u64::from(rate) * u64::from(seconds);
     let mut tasks = tokio::task::JoinSet::new();
@@ -198,45 +289,63 @@ async fn hold_step(
                 }
             };
             tokio::time::sleep_until(buyer.free_at).await;
-            let body = json!({"quantity": 1, "admission_token": buyer.token});
-            let reply = gateway
-                .post(&buyer.session, &format!("/v1/performances/{performance}/holds/best-available"), &body)
-                .await;
-            let latency = intended.elapsed();
-            let ok = reply.as_ref().is_ok_and(|r| r.ok());
-            if let Ok(hold) = &reply
-                && let Some(hold_id) = hold.text("hold_id")
-            {
-                let _ =
-                    gateway.delete(&buyer.session, &format!("/v1/performances/{performance}/holds/{hold_id}")).await;
-            }
+            let steps = probe_once(&gateway, &performance, &buyer, intended, probe).await;
             buyer.free_at = tokio::time::Instant::now() + REUSE_EVERY;
             pool.lock().await.push_back(buyer);
-            (ok, latency, tokio::time::Instant::now())
+            Sample { steps, done: tokio::time::Instant::now() }
         });
     }
-    let mut latencies = Vec::new();
-    let (mut ok, mut failed, mut last) = (0, 0, started);
-    while let Some(Ok((succeeded, latency, done))) = tasks.join_next().await {
-        if succeeded {
-            ok += 1
-        } else {
-            failed += 1
+    let mut samples = Vec::with_capacity(usize::try_from(total).unwrap_or(0));
+    while let Some(joined) = tasks.join_next().await {
+        if let Ok(sample) = joined {
+            samples.push(sample);
         }
-        latencies.push(u64::try_from(latency.as_micros()).unwrap_or(u64::MAX));
-        last = last.max(done);
     }
-    latencies.sort_unstable();
-    let ms = |q: f64| percentile(&latencies, q).map_or(0.0, |us| us as f64 / 1000.0);
-    let elapsed = last.duration_since(started).as_secs_f64().max(f64::from(seconds));
-    KneeStep {
-        offered_per_second: rate,
-        completed_per_second: ok as f64 / elapsed,
-        ok,
-        failed,
-        p50_ms: ms(0.5),
-        p99_ms: ms(0.99),
+    samples
+}
+
+async fn probe_once(
+    gateway: &Gateway,
+    performance: &str,
+    buyer: &Admitted,
+    intended: tokio::time::Instant,
+    probe: Probe,
+) -> Vec<(&'static str, bool, Duration)> {
+    let session = &buyer.session;
+    let mut steps = Vec::new();
+    let mut from = intended;
+    if probe == Probe::Journey {
+        let map =
+            gateway.fetch(session, &format!("/v1/performances/{performance}/seat-map"), "application/x-protobuf").await;
+        steps.push(("seat map", map.is_ok_and(|(status, _)| status == 200), from.elapsed()));
+        from = tokio::time::Instant::now();
     }
+    let body = json!({"quantity": 1, "admission_token": buyer.token});
+    let hold = gateway.post(session, &format!("/v1/performances/{performance}/holds/best-available"), &body).await;
+    steps.push(("hold", hold.as_ref().is_ok_and(|r| r.ok()), from.elapsed()));
+    let Some((hold_id, hold)) = hold.ok().filter(|r| r.ok()).and_then(|r| Some((r.text("hold_id")?, r))) else {
+        return steps;
+    };
+    if probe == Probe::Hold {
+        let _ = gateway.delete(session, &format!("/v1/performances/{performance}/holds/{hold_id}")).await;
+        return steps;
+    }
+    let from = tokio::time::Instant::now();
+    let checkout = json!({"tickets": crate::journey::tickets(&hold, &[]), "admission_token": buyer.token});
+    let order =
+        gateway.post(session, &format!("/v1/performances/{performance}/holds/{hold_id}/checkout"), &checkout).await;
+    steps.push(("checkout", order.as_ref().is_ok_and(|r| r.ok()), from.elapsed()));
+    match order.ok().filter(|r| r.ok()).and_then(|r| r.text("order_id")) {
+        Some(order_id) => {
+            let from = tokio::time::Instant::now();
+            let cancel = gateway.post(session, &format!("/v1/orders/{order_id}/cancel"), &json!({})).await;
+            steps.push(("cancel", cancel.is_ok_and(|r| r.ok()), from.elapsed()));
+        }
+        None => {
+            let _ = gateway.delete(session, &format!("/v1/performances/{performance}/holds/{hold_id}")).await;
+        }
+    }
+    steps
 }
 
 #[cfg(test)]

@@ -106,8 +106,17 @@ async fn rehearse(cli: Cli) -> anyhow::Result<bool> {
         let knee = knee::find(&scenario, &target, &options).await?;
         std::fs::write(cli.out.join("knee.json"), serde_json::to_vec_pretty(&knee)?)?;
         match knee.knee_per_second {
-            Some(rate) => println!("knee: {rate} holds/s (broke {}); 70% of it: {} holds/s", knee.broke, rate * 7 / 10),
+            Some(rate) => println!("knee: {rate} holds/s (the next step broke {})", knee.broke),
             None => println!("no knee found: {}", knee.broke),
+        }
+        if let Some(held) = &knee.held {
+            println!("the journey at {} holds/s for {} s:", held.holds_per_second, held.seconds);
+            for step in &held.steps {
+                println!(
+                    "  {:<9} p50 {:>8.1} ms  p99 {:>8.1} ms  {} ok, {} failed",
+                    step.step, step.p50_ms, step.p99_ms, step.ok, step.failed
+                );
+            }
         }
         return Ok(true);
     }

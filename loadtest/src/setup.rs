@@ -166,7 +166,9 @@ fn seats_of(map: &Value, scenario: &Scenario) -> Vec<SectionSeats> {
 }
 
 /// Configures the sale to open at `opens_at` (the waiting room is open already, for the
-/// pre-queue), publishes it, and waits until booking serves its availability.
+/// pre-queue), publishes it, and waits until booking serves its availability and the waiting
+/// room takes entries (the operator joins it once: the two services learn of the sale from the
+/// topic, each in its own time).
 pub async fn open(
     gateway: &Gateway,
     admin: &Session,
@@ -196,9 +198,12 @@ pub async fn open(
     expect("publish", 200, gateway.post(admin, &path, &json!({"expected_version": current["version"]}))).await?;
     let patience = Duration::from_secs(60);
     let started = tokio::time::Instant::now();
-    let path = format!("/v1/performances/{performance}/availability");
+    let availability = format!("/v1/performances/{performance}/availability");
+    let queue = format!("/v1/performances/{performance}/queue");
     loop {
-        if gateway.get(admin, &path).await.is_ok_and(|r| r.ok()) {
+        if gateway.get(admin, &availability).await.is_ok_and(|r| r.ok())
+            && gateway.post(admin, &queue, &json!({})).await.is_ok_and(|r| r.ok())
+        {
             break;
         }
         if started.elapsed() > patience {

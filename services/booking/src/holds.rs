@@ -58,7 +58,17 @@ pub struct Holds {
     inventories: Inventories,
     admission: Arc<Verifier>,
     verified: Arc<Mutex<HashMap<String, Claims>>>,
+    claims: Arc<Mutex<Claimed>>,
 }
+
+/// Seats this process chose for best-available holds in the last moment, per performance.
+/// Buyers arriving together would otherwise all pick the same best seat from the same view, and
+/// all but one would lose the hold and choose again — work growing with the square of the burst.
+/// A claim only steers the choice; the hold script still decides who gets a seat.
+type Claimed = HashMap<Uuid, HashMap<String, std::time::Instant>>;
+
+/// How long a placed hold's seats stay claimed: until views read after it show them taken.
+const CLAIM_FOR: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Tokens remembered after their signature checked out. A buyer holds, retries and checks out
 /// with one token; the signature (the costliest step of a hold) is checked once per process.
@@ -75,7 +85,7 @@ pub struct SeatsWanted {
 
 impl Holds {
     pub fn new(inventories: Inventories, admission: Arc<Verifier>) -> Self {
-        Self { inventories, admission, verified: Arc::default() }
+        Self { inventories, admission, verified: Arc::default(), claims: Arc::default() }
     }
 
     /// I8: no hold without the waiting room's token for this buyer and this sale. The claims of
@@ -146,22 +156,54 @@ impl Holds {
         let found = self.on_sale(performance, now).await?;
         for _ in 0..CHOOSE_ATTEMPTS {
             let view = self.view(performance).await?;
-            let choice = best_available::choose(&found.layout, |seat| view.taken.contains_key(seat), wanted)
+            let seats = self
+                .claim(performance, &found, &view, wanted)
                 .ok_or(BookingError::NoSeatsTogether { quantity: wanted.quantity })?;
             let request = HoldRequest {
                 hold_id: Uuid::now_v7(),
                 buyer: buyer.key(),
-                seats: choice.seat_ids,
+                seats: seats.clone(),
                 general_admission: Vec::new(),
                 idempotency_key: idempotency_key.to_owned(),
             };
-            match self.place(performance, request).await {
+            let placed = self.place(performance, request).await;
+            if placed.is_err() {
+                self.unclaim(performance, &seats);
+            }
+            match placed {
                 // Someone was faster on one of them: look again.
                 Err(BookingError::Store(StoreError::Taken { .. })) => continue,
                 other => return other,
             }
         }
         Err(BookingError::NoSeatsTogether { quantity: wanted.quantity })
+    }
+
+    /// Chooses from the view minus this process's fresh claims, and claims the choice. When only
+    /// claimed seats could seat the party, chooses from the view alone (claims may yet fail).
+    fn claim(&self, performance: Uuid, found: &Performance, view: &View, wanted: &Wanted<'_>) -> Option<Vec<String>> {
+        let taken = view.taken.keys().map(String::as_str);
+        let Ok(mut claims) = self.claims.lock() else {
+            return best_available::choose(&found.layout, &found.layout.seat_set(taken), wanted).map(|c| c.seat_ids);
+        };
+        let now = std::time::Instant::now();
+        let claimed = claims.entry(performance).or_default();
+        claimed.retain(|_, at| now.duration_since(*at) < CLAIM_FOR);
+        let around_claims = found.layout.seat_set(taken.clone().chain(claimed.keys().map(String::as_str)));
+        let choice = best_available::choose(&found.layout, &around_claims, wanted)
+            .or_else(|| best_available::choose(&found.layout, &found.layout.seat_set(taken), wanted))?;
+        claimed.extend(choice.seat_ids.iter().map(|seat| (seat.clone(), now)));
+        Some(choice.seat_ids)
+    }
+
+    fn unclaim(&self, performance: Uuid, seats: &[String]) {
+        if let Ok(mut claims) = self.claims.lock()
+            && let Some(claimed) = claims.get_mut(&performance)
+        {
+            for seat in seats {
+                claimed.remove(seat);
+            }
+        }
     }
 
     /// Runs the hold script, opening the inventory from PostgreSQL first if Redis lost it.

@@ -7,7 +7,7 @@
 //! alone. The caller then holds the chosen seats with the ordinary all-or-nothing hold and asks
 //! again if it lost a race.
 
-use super::layout::{Layout, Seat, SectionKind};
+use super::layout::{Layout, Seat, SeatSet, SectionKind};
 
 /// What the party asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,9 +36,9 @@ pub struct Choice {
 struct Run<'a> {
     section: usize,
     row: usize,
-    seats: Vec<&'a Seat>,
+    seats: &'a [Seat],
     /// Distance of each seat to the focal point.
-    distance: Vec<f64>,
+    distance: &'a [f64],
 }
 
 /// A candidate block: `len` seats of `run` starting at `start`.
@@ -51,21 +51,19 @@ struct Window {
 }
 
 /// Picks the seats, or `None` when the section(s) cannot seat the party without orphans.
-pub fn choose(layout: &Layout, is_taken: impl Fn(&str) -> bool, wanted: &Wanted<'_>) -> Option<Choice> {
+pub fn choose(layout: &Layout, taken: &SeatSet, wanted: &Wanted<'_>) -> Option<Choice> {
     if wanted.quantity == 0 {
         return None;
     }
-    let runs = free_runs(layout, &is_taken, wanted.section);
     let fits = |seat: &Seat| wanted.grade.is_none_or(|g| seat.grade == g) && (!wanted.accessible || seat.accessible);
     let n = wanted.quantity;
-
-    let mut best: Option<Best> = None;
-    for (i, run) in runs.iter().enumerate() {
-        if let Some(w) = best_window(i, run, n, &fits) {
-            consider(&mut best, w.score, vec![w], Together::SameRow);
-        }
+    if let Some(seat_ids) = nearest_in_one_row(layout, taken, wanted, &fits) {
+        return Some(Choice { seat_ids, together: Together::SameRow });
     }
-    if best.is_none() && n >= 2 {
+
+    let runs = free_runs(layout, taken, wanted.section);
+    let mut best: Option<Best> = None;
+    if n >= 2 {
         let front = n.div_ceil(2);
         for (i, a) in runs.iter().enumerate() {
             for (j, b) in runs.iter().enumerate() {
@@ -111,35 +109,81 @@ fn rank(together: Together) -> u8 {
     }
 }
 
-fn free_runs<'a>(layout: &'a Layout, is_taken: &impl Fn(&str) -> bool, section: Option<&str>) -> Vec<Run<'a>> {
+/// The nearest block of n in a single row. Rows are visited nearest first, so the search stops
+/// at the first row whose nearest seat is too far for any n of its seats to beat the best block
+/// found — on a stadium map that is a few rows, not every seat, while the front is free.
+fn nearest_in_one_row(
+    layout: &Layout,
+    taken: &SeatSet,
+    wanted: &Wanted<'_>,
+    fits: &impl Fn(&Seat) -> bool,
+) -> Option<Vec<String>> {
+    let n = wanted.quantity;
+    let mut best: Option<(f64, &[Seat])> = None;
+    let mut runs = Vec::new();
+    for &(s, r, nearest) in layout.rows_nearest_first() {
+        if best.is_some_and(|(score, _)| nearest * n as f64 > score) {
+            break;
+        }
+        if wanted.section.is_some_and(|id| id != layout.sections()[s].id) {
+            continue;
+        }
+        runs.clear();
+        row_runs(layout, taken, s, r, &mut runs);
+        for run in &runs {
+            if let Some(w) = best_window(0, run, n, fits)
+                && best.is_none_or(|(score, _)| w.score < score)
+            {
+                best = Some((w.score, &run.seats[w.start..w.start + w.len]));
+            }
+        }
+    }
+    best.map(|(_, seats)| seats.iter().map(|seat| seat.id.clone()).collect())
+}
+
+fn free_runs<'a>(layout: &'a Layout, taken: &SeatSet, section: Option<&str>) -> Vec<Run<'a>> {
     let mut runs = Vec::new();
     for (s, sec) in layout.sections().iter().enumerate() {
         if section.is_some_and(|id| id != sec.id) {
             continue;
         }
-        let SectionKind::Reserved { rows } = &sec.kind else { continue };
-        for (r, row) in rows.iter().enumerate() {
-            let mut current: Vec<&Seat> = Vec::new();
-            for seat in row {
-                let free = !seat.blocked && !is_taken(&seat.id);
-                if (seat.gap_before || !free) && !current.is_empty() {
-                    runs.push(run(layout, s, r, std::mem::take(&mut current)));
-                }
-                if free {
-                    current.push(seat);
-                }
-            }
-            if !current.is_empty() {
-                runs.push(run(layout, s, r, current));
+        if let SectionKind::Reserved { rows } = &sec.kind {
+            for r in 0..rows.len() {
+                row_runs(layout, taken, s, r, &mut runs);
             }
         }
     }
     runs
 }
 
-fn run<'a>(layout: &Layout, section: usize, row: usize, seats: Vec<&'a Seat>) -> Run<'a> {
-    let distance = seats.iter().map(|s| s.position.distance(layout.focal_point)).collect();
-    Run { section, row, seats, distance }
+/// The row's runs of free seats, appended to `runs`.
+fn row_runs<'a>(layout: &'a Layout, taken: &SeatSet, s: usize, r: usize, runs: &mut Vec<Run<'a>>) {
+    let SectionKind::Reserved { rows } = &layout.sections()[s].kind else { return };
+    let row = &rows[r];
+    let base = layout.row_start(s, r);
+    let run = |start: usize, end: usize| Run {
+        section: s,
+        row: r,
+        seats: &row[start..end],
+        distance: layout.distances(base + start, end - start),
+    };
+    // The run being built: the place it starts at, while there is one.
+    let mut start = None;
+    for (p, seat) in row.iter().enumerate() {
+        let free = !seat.blocked && !taken.contains_index(base + p);
+        if let Some(from) = start
+            && (seat.gap_before || !free)
+        {
+            runs.push(run(from, p));
+            start = None;
+        }
+        if free && start.is_none() {
+            start = Some(p);
+        }
+    }
+    if let Some(from) = start {
+        runs.push(run(from, row.len()));
+    }
 }
 
 /// Whether taking `len` seats from `start` leaves no single seat alone at either end of the run.
@@ -150,12 +194,12 @@ fn leaves_no_orphan(run_len: usize, start: usize, len: usize) -> bool {
 /// The nearest block of exactly `len` fitting seats in `run`, if any.
 fn best_window(index: usize, run: &Run<'_>, len: usize, fits: &impl Fn(&Seat) -> bool) -> Option<Window> {
     let total = run.seats.len();
-    if len == 0 || len > total {
+    if len == 0 || len > total || run.distance.len() != total {
         return None;
     }
     (0..=total - len)
         .filter(|&start| leaves_no_orphan(total, start, len))
-        .filter(|&start| run.seats[start..start + len].iter().all(|s| fits(s)))
+        .filter(|&start| run.seats[start..start + len].iter().all(fits))
         .map(|start| Window { run: index, start, len, score: run.distance[start..start + len].iter().sum() })
         .min_by(|a, b| a.score.total_cmp(&b.score))
 }
@@ -233,7 +277,11 @@ mod tests {
 
     fn pick(rows: &[&str], n: usize) -> Option<Choice> {
         let (layout, taken) = layout(rows);
-        choose(&layout, |id| taken.contains(id), &Wanted { quantity: n, grade: None, section: None, accessible: false })
+        choose(
+            &layout,
+            &layout.seat_set(taken.iter().map(String::as_str)),
+            &Wanted { quantity: n, grade: None, section: None, accessible: false },
+        )
     }
 
     #[test]
@@ -272,9 +320,9 @@ mod tests {
     fn filters_by_grade_and_section() {
         let (layout, taken) = layout(&["....", "...."]);
         let vip = Wanted { quantity: 2, grade: Some("VIP"), section: None, accessible: false };
-        assert!(choose(&layout, |id| taken.contains(id), &vip).is_none());
+        assert!(choose(&layout, &layout.seat_set(taken.iter().map(String::as_str)), &vip).is_none());
         let elsewhere = Wanted { quantity: 2, grade: None, section: Some("B"), accessible: false };
-        assert!(choose(&layout, |id| taken.contains(id), &elsewhere).is_none());
+        assert!(choose(&layout, &layout.seat_set(taken.iter().map(String::as_str)), &elsewhere).is_none());
     }
 
     fn free_singletons(rows: &[Vec<bool>], gaps: &[Vec<bool>]) -> HashSet<(usize, usize)> {
@@ -310,7 +358,7 @@ mod tests {
                 seats.iter().map(|r| r.iter().map(|s| !s.blocked && !taken.contains(&s.id) && !chosen.contains(&s.id)).collect()).collect()
             };
             let before = free_singletons(&free(&HashSet::new()), &gaps);
-            match choose(&layout, |id| taken.contains(id), &wanted) {
+            match choose(&layout, &layout.seat_set(taken.iter().map(String::as_str)), &wanted) {
                 Some(choice) => {
                     let chosen: HashSet<String> = choice.seat_ids.iter().cloned().collect();
                     prop_assert_eq!(chosen.len(), n);
@@ -322,6 +370,20 @@ mod tests {
                     prop_assert!(after.is_subset(&before), "new orphans: {:?}", after.difference(&before).collect::<Vec<_>>());
                     let one_row_possible = runs_allow_one_row(&free(&HashSet::new()), &gaps, n);
                     prop_assert_eq!(choice.together == Together::SameRow, one_row_possible);
+                    if choice.together == Together::SameRow {
+                        // Stopping at the first row too far to win loses nothing: the block is as
+                        // near as the best window of every row.
+                        let set = layout.seat_set(taken.iter().map(String::as_str));
+                        let nearest = free_runs(&layout, &set, None)
+                            .iter()
+                            .filter_map(|run| best_window(0, run, n, &|_: &Seat| true))
+                            .map(|w| w.score)
+                            .reduce(f64::min);
+                        let score: f64 = choice.seat_ids.iter()
+                            .map(|id| layout.seat(id).unwrap().1.position.distance(layout.focal_point))
+                            .sum();
+                        prop_assert!(nearest.is_some_and(|best| (best - score).abs() < 1e-9), "{score} vs {nearest:?}");
+                    }
                 }
                 None => {
                     prop_assert!(!runs_allow_one_row(&free(&HashSet::new()), &gaps, n), "gave up on a row that fits");

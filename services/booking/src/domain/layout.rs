@@ -88,6 +88,26 @@ pub struct Layout {
     sections: Vec<Section>,
     seats: HashMap<String, SeatAt>,
     section_index: HashMap<String, usize>,
+    /// Every reserved seat numbered 0.. in section, row, place order: where each row starts …
+    row_start: Vec<Vec<usize>>,
+    /// … and each seat's distance to the focal point, worked out once rather than per hold.
+    distance: Vec<f64>,
+    /// Reserved rows (section, row, distance of their nearest seat), nearest first.
+    rows_nearest_first: Vec<(usize, usize, f64)>,
+}
+
+/// A set of a layout's seats, one flag per seat. Best-available reads a stadium's every seat on
+/// every hold; looking each up by id in a hash map was most of a hold's cost.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeatSet {
+    flags: Vec<bool>,
+}
+
+impl SeatSet {
+    /// Whether the seat at flat index `index` (see [`Layout::row_start`]) is in the set.
+    pub fn contains_index(&self, index: usize) -> bool {
+        self.flags.get(index).copied().unwrap_or(false)
+    }
 }
 
 impl Layout {
@@ -97,21 +117,62 @@ impl Layout {
         }
         let mut seats = HashMap::new();
         let mut section_index = HashMap::new();
+        let (mut row_start, mut distance) = (Vec::with_capacity(sections.len()), Vec::new());
         for (s, section) in sections.iter().enumerate() {
             if section_index.insert(section.id.clone(), s).is_some() {
                 return Err(LayoutError::DuplicateSection(section.id.clone()));
             }
+            let mut starts = Vec::new();
             if let SectionKind::Reserved { rows } = &section.kind {
                 for (r, row) in rows.iter().enumerate() {
+                    starts.push(distance.len());
                     for (p, seat) in row.iter().enumerate() {
                         if seats.insert(seat.id.clone(), SeatAt { section: s, row: r, place: p }).is_some() {
                             return Err(LayoutError::DuplicateSeat(seat.id.clone()));
                         }
+                        distance.push(seat.position.distance(focal_point));
                     }
                 }
             }
+            row_start.push(starts);
         }
-        Ok(Self { focal_point, sections, seats, section_index })
+        let mut rows_nearest_first = Vec::new();
+        for (s, section) in sections.iter().enumerate() {
+            if let SectionKind::Reserved { rows } = &section.kind {
+                for (r, row) in rows.iter().enumerate() {
+                    let start = row_start[s][r];
+                    let nearest = distance[start..start + row.len()].iter().copied().reduce(f64::min);
+                    rows_nearest_first.extend(nearest.map(|d| (s, r, d)));
+                }
+            }
+        }
+        rows_nearest_first.sort_by(|a, b| a.2.total_cmp(&b.2));
+        Ok(Self { focal_point, sections, seats, section_index, row_start, distance, rows_nearest_first })
+    }
+
+    /// Reserved rows as (section, row, distance of the nearest seat), nearest first (ties in
+    /// layout order).
+    pub fn rows_nearest_first(&self) -> &[(usize, usize, f64)] {
+        &self.rows_nearest_first
+    }
+
+    /// The flat index of the first seat of a reserved row (`0` for a GA section).
+    pub fn row_start(&self, section: usize, row: usize) -> usize {
+        self.row_start.get(section).and_then(|rows| rows.get(row)).copied().unwrap_or(0)
+    }
+
+    /// Distances to the focal point of the seats from flat index `start`, `len` of them.
+    pub fn distances(&self, start: usize, len: usize) -> &[f64] {
+        self.distance.get(start..start + len).unwrap_or(&[])
+    }
+
+    /// The set of these seats; ids not in the layout are ignored.
+    pub fn seat_set<'a>(&self, ids: impl IntoIterator<Item = &'a str>) -> SeatSet {
+        let mut flags = vec![false; self.distance.len()];
+        for at in ids.into_iter().filter_map(|id| self.locate(id)) {
+            flags[self.row_start(at.section, at.row) + at.place] = true;
+        }
+        SeatSet { flags }
     }
 
     pub fn sections(&self) -> &[Section] {

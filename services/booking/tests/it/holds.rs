@@ -134,6 +134,26 @@ async fn best_available_keeps_a_party_together_and_strands_no_one() -> anyhow::R
     Ok(())
 }
 
+/// The first seconds of an on-sale: every best-available buyer reads the same view and wants the
+/// same best seat. Each must still get a seat while seats remain — not "no seats together"
+/// after losing the same race five times.
+#[tokio::test]
+async fn buyers_choosing_best_available_at_once_all_get_seats() -> anyhow::Result<()> {
+    let b = Booking::new(Rules::default()).await?;
+    let buyers: Vec<_> = (0..12).map(|i| member(&format!("buyer-{i}"))).collect();
+    let one = Wanted { quantity: 1, grade: Some("R"), section: None, accessible: false };
+    let holds = join_all(buyers.iter().map(|buyer| {
+        let (b, one, token) = (&b, &one, b.token(buyer));
+        async move { b.holds.hold_best(b.performance, buyer, one, &token, "", now()).await }
+    }))
+    .await;
+    let mut seats: Vec<String> = holds.into_iter().map(|h| h.map(|h| h.seats)).collect::<Result<Vec<_>, _>>()?.concat();
+    seats.sort();
+    seats.dedup();
+    assert_eq!(seats.len(), 12, "every buyer a seat of their own");
+    Ok(())
+}
+
 #[tokio::test]
 async fn no_hold_without_a_valid_admission_token() -> anyhow::Result<()> {
     let b = Booking::new(Rules::default()).await?;
