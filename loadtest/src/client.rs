@@ -1,10 +1,11 @@
 //! The buyers' side of the wire: the gateway's public HTTP API and its WebSocket, as a browser or
 //! the app uses them, and the simulated provider's checkout page the browser is sent to.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use futures::StreamExt as _;
 use serde_json::Value;
+use tokio::sync::Semaphore;
 
 /// A connection to one gateway, shared by every buyer of a run (its pool is the "internet").
 #[derive(Debug, Clone)]
@@ -13,7 +14,15 @@ pub struct Gateway {
     http: reqwest::Client,
     /// The browser at the provider's page: redirects are read, not followed.
     browser: reqwest::Client,
+    /// Requests in flight at once, each on its own connection. A spike of 60,000 browsers would
+    /// be 60,000 sockets; on one box the kit and the gateway share the descriptor limit, and
+    /// running out shows up as connection errors that say nothing about the platform. Requests
+    /// beyond the cap wait here — timed from their intended send, so the wait is in the latency.
+    connections: Arc<Semaphore>,
 }
+
+/// Requests the kit has in flight at once (see [`Gateway::connections`]).
+pub const MAX_CONNECTIONS: usize = 6000;
 
 /// Who is calling: a buyer's access token and the address they appear from. The rehearsal runs
 /// the gateway behind "a load balancer" (itself, on loopback) so each buyer has its own address,
@@ -96,6 +105,7 @@ impl Gateway {
             base: base.trim_end_matches('/').to_owned(),
             http: build(reqwest::redirect::Policy::limited(5))?,
             browser: build(reqwest::redirect::Policy::none())?,
+            connections: Arc::new(Semaphore::new(MAX_CONNECTIONS)),
         })
     }
 
@@ -120,6 +130,7 @@ impl Gateway {
         if let Some(body) = body {
             request = request.json(body);
         }
+        let _connection = self.connections.acquire().await.map_err(|e| WireError::Connection(e.to_string()))?;
         let response = request.send().await.map_err(|e| WireError::from_reqwest(&e))?;
         let status = response.status().as_u16();
         let bytes = response.bytes().await.map_err(|e| WireError::from_reqwest(&e))?;
@@ -150,6 +161,7 @@ impl Gateway {
             request = request.bearer_auth(token);
         }
         request = request.header("x-forwarded-for", &session.address);
+        let _connection = self.connections.acquire().await.map_err(|e| WireError::Connection(e.to_string()))?;
         let response = request.send().await.map_err(|e| WireError::from_reqwest(&e))?;
         let status = response.status().as_u16();
         let size = response.bytes().await.map_err(|e| WireError::from_reqwest(&e))?.len();

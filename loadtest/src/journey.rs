@@ -66,7 +66,9 @@ impl Shop {
                 }
                 Ok(reply) if reply.transient() && attempt < self.retries.max => {
                     let retry_after = reply.body["retry_after_seconds"].as_u64().map(Duration::from_secs);
-                    tokio::time::sleep(retry_after.unwrap_or_default().max(backoff)).await;
+                    // Jitter: buyers shed together must not all come back together.
+                    let wait = retry_after.unwrap_or_default().max(backoff).mul_f64(rand::random_range(0.5..1.5));
+                    tokio::time::sleep(wait).await;
                 }
                 Ok(reply) => {
                     recorder.complete(buyer, op, intended_us, Kind::Fail, Some(reply.code()), Value::Null);
