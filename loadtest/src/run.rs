@@ -206,7 +206,8 @@ async fn identities(
     let results: Vec<Result<Session, String>> = futures::stream::iter(plans.iter().map(|plan| async move {
         let session = Session::anonymous(plan.buyer);
         let phone = identity::phone(plan.buyer);
-        let email = format!("buyer-{}-{run}@example.com", plan.buyer);
+        let email =
+            if plan.guest { format!("buyer-{}-{run}@example.com", plan.buyer) } else { identity::email(plan.buyer) };
         let intended = recorder.now_us();
         recorder.invoke(plan.buyer, Op::SignUp, intended, serde_json::json!({"guest": plan.guest}));
         let token = if plan.guest {
