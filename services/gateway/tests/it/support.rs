@@ -40,6 +40,12 @@ impl Gateway {
             format!("--verification-secret={}", "0d".repeat(32)),
             "--dev-mode".to_owned(),
             "--kafka-brokers=127.0.0.1:1".to_owned(),
+            // No upstream runs in these tests: point them where nothing listens, so a platform
+            // started with `./floodgate up` on the default ports cannot answer instead.
+            "--catalog-url=http://127.0.0.1:1".to_owned(),
+            "--queue-url=http://127.0.0.1:1".to_owned(),
+            "--booking-url=http://127.0.0.1:1".to_owned(),
+            "--payment-url=http://127.0.0.1:1".to_owned(),
         ]
         .into_iter()
         .chain(extra.iter().map(|e| (*e).to_owned()));
