@@ -118,6 +118,7 @@ impl Layout {
         let mut seats = HashMap::new();
         let mut section_index = HashMap::new();
         let (mut row_start, mut distance) = (Vec::with_capacity(sections.len()), Vec::new());
+        let mut rows_nearest_first = Vec::new();
         for (s, section) in sections.iter().enumerate() {
             if section_index.insert(section.id.clone(), s).is_some() {
                 return Err(LayoutError::DuplicateSection(section.id.clone()));
@@ -132,20 +133,13 @@ impl Layout {
                         }
                         distance.push(seat.position.distance(focal_point));
                     }
+                    let nearest = distance[starts[r]..].iter().copied().reduce(f64::min);
+                    rows_nearest_first.extend(nearest.map(|d| (s, r, d)));
                 }
             }
             row_start.push(starts);
         }
-        let mut rows_nearest_first = Vec::new();
-        for (s, section) in sections.iter().enumerate() {
-            if let SectionKind::Reserved { rows } = &section.kind {
-                for (r, row) in rows.iter().enumerate() {
-                    let start = row_start[s][r];
-                    let nearest = distance[start..start + row.len()].iter().copied().reduce(f64::min);
-                    rows_nearest_first.extend(nearest.map(|d| (s, r, d)));
-                }
-            }
-        }
+        // Stable: rows as near as each other stay in layout order.
         rows_nearest_first.sort_by(|a, b| a.2.total_cmp(&b.2));
         Ok(Self { focal_point, sections, seats, section_index, row_start, distance, rows_nearest_first })
     }
