@@ -3,5 +3,6 @@
 
 pub mod jwt;
 pub mod password;
+pub mod polling;
 pub mod signup;
 pub mod verification;

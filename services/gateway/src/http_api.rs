@@ -1,7 +1,7 @@
 //! The public HTTP API. Every route is under `/v1`; unknown routes and oversized bodies get the
 //! standard error envelope; every request is bounded in size and time.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use axum::{
     Json, Router,
@@ -11,6 +11,7 @@ use axum::{
 };
 use serde_json::json;
 use tower_http::{
+    classify::ServerErrorsFailureClass,
     limit::RequestBodyLimitLayer,
     timeout::TimeoutLayer,
     trace::{DefaultMakeSpan, TraceLayer},
@@ -38,12 +39,32 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 const DRAIN_LIMIT: usize = 1024 * 1024;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// What every handler reads, behind one `Arc`: axum clones the state for each middleware and
+/// extractor of every request, and cloning the parts themselves (gRPC channels, Redis handles,
+/// keys and strings) was the largest CPU cost of the gateway in a stadium burst.
 #[derive(Debug, Clone)]
-pub struct ApiState {
+pub struct ApiState(Arc<ApiParts>);
+
+#[derive(Debug)]
+pub struct ApiParts {
     pub upstreams: Upstreams,
     pub accounts: AccountsApi,
     pub protection: protection::Protection,
     pub live: crate::live::LiveHub,
+}
+
+impl From<ApiParts> for ApiState {
+    fn from(parts: ApiParts) -> Self {
+        Self(Arc::new(parts))
+    }
+}
+
+impl std::ops::Deref for ApiState {
+    type Target = ApiParts;
+
+    fn deref(&self) -> &ApiParts {
+        &self.0
+    }
 }
 
 /// Every public route, documented (the router and `/openapi.json` are built from this).
@@ -92,8 +113,25 @@ pub fn router(state: ApiState) -> Router {
         .layer(axum::middleware::map_response(envelope_for_layer_errors))
         .layer(axum::middleware::from_fn(refuse_declared_oversized))
         // INFO, so request spans exist (and are exported) at the default log level.
-        .layer(TraceLayer::new_for_http().make_span_with(DefaultMakeSpan::new().level(tracing::Level::INFO)))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(tracing::Level::INFO))
+                .on_failure(log_failure),
+        )
         .layer(axum::middleware::from_fn(protection::request_id))
+}
+
+/// Server errors in the request log. A 503 is an overload answer (shed, timed out, an upstream
+/// away): expected in a burst, counted by the shedder, so it logs at DEBUG. At ERROR, a line per
+/// shed request made overload worse: gigabytes of log in minutes, workers queued on stderr.
+fn log_failure(failure: ServerErrorsFailureClass, latency: Duration, _span: &tracing::Span) {
+    let latency_ms = latency.as_millis();
+    match failure {
+        ServerErrorsFailureClass::StatusCode(StatusCode::SERVICE_UNAVAILABLE) => {
+            tracing::debug!(latency_ms, "service unavailable");
+        }
+        failure => tracing::error!(%failure, latency_ms, "response failed"),
+    }
 }
 
 /// Whether every upstream service answers gRPC health with SERVING.

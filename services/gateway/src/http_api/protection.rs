@@ -15,6 +15,7 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
+use opentelemetry::metrics::Counter;
 use tokio::sync::Semaphore;
 
 use super::ApiState;
@@ -36,6 +37,8 @@ pub struct Protection {
     pub cors_origins: Arc<Vec<String>>,
     /// Peers whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Arc<Vec<IpAddr>>,
+    /// Requests shed: counted, not logged one by one (a burst sheds thousands a second).
+    shed: Counter<u64>,
 }
 
 impl Protection {
@@ -51,6 +54,10 @@ impl Protection {
             in_flight: Arc::new(Semaphore::new(max_in_flight)),
             cors_origins: Arc::new(cors_origins),
             trusted_proxies: Arc::new(Vec::new()),
+            shed: opentelemetry::global::meter("floodgate-gateway")
+                .u64_counter("floodgate.gateway.shed")
+                .with_description("Requests refused with 503 OVERLOADED because too many were in flight")
+                .build(),
         }
     }
 
@@ -104,6 +111,7 @@ pub async fn guard(State(state): State<ApiState>, mut request: Request, next: Ne
     // Handlers with their own limits (logins, codes) read the same address.
     request.extensions_mut().insert(ClientAddress(address.clone()));
     let Ok(_permit) = protection.in_flight.clone().try_acquire_owned() else {
+        protection.shed.add(1, &[]);
         return ApiError::Overloaded.into_response();
     };
     if let Some(rule) = protection.per_address

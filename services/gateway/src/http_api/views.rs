@@ -27,7 +27,12 @@ pub fn lower(name: &str, prefix: &str) -> String {
     name.trim_start_matches(prefix).to_lowercase()
 }
 
+/// A waiting-room position; while waiting, `poll_after_seconds` says when a client without the
+/// live socket should ask again.
 pub fn position(p: &queue::PositionUpdate) -> Value {
+    let waiting = matches!(p.status(), queue::EntryStatus::PreQueue | queue::EntryStatus::Waiting);
+    let eta = p.eta.as_ref().and_then(|d| u64::try_from(d.seconds).ok()).map(std::time::Duration::from_secs);
+    let poll_after = waiting.then(|| crate::domain::polling::poll_after(p.position, eta));
     json!({
         "entry_id": p.entry_id,
         "status": lower(p.status().as_str_name(), "ENTRY_STATUS_"),
@@ -37,6 +42,7 @@ pub fn position(p: &queue::PositionUpdate) -> Value {
         "odds": p.odds,
         "admission_token": p.admission.as_ref().map(|a| a.token.clone()),
         "as_of": time(p.as_of.as_ref()),
+        "poll_after_seconds": poll_after,
     })
 }
 

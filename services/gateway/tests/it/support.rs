@@ -56,7 +56,8 @@ impl Gateway {
         let protection = floodgate_gateway::protection(&config, &accounts);
         let sender = accounts.sender.clone();
         let live = floodgate_gateway::live::LiveHub::default();
-        let router = http_api::router(http_api::ApiState { upstreams, accounts, protection, live: live.clone() });
+        let router =
+            http_api::router(http_api::ApiParts { upstreams, accounts, protection, live: live.clone() }.into());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}", listener.local_addr()?);
         tokio::spawn(
