@@ -1,10 +1,11 @@
 //! Holding seats: the admission check, then one Lua script per attempt. Best-available picks
-//! seats from the live view with the pure chooser and holds them the same way, choosing again
-//! if another buyer won a seat in between.
+//! seats from a recent view with the pure chooser and holds them the same way, choosing again
+//! from a fresh view if another buyer won a seat in between.
 
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex},
+    sync::{Arc, Mutex, PoisonError},
+    time::{Duration, Instant},
 };
 
 use chrono::{DateTime, Utc};
@@ -16,6 +17,7 @@ use crate::{
     domain::{
         Buyer,
         best_available::{self, Wanted},
+        layout::{Layout, SeatSet},
     },
     error::BookingError,
     inventory::{Inventories, Performance},
@@ -59,16 +61,35 @@ pub struct Holds {
     admission: Arc<Verifier>,
     verified: Arc<Mutex<HashMap<String, Claims>>>,
     claims: Arc<Mutex<Claimed>>,
+    recent: Arc<Mutex<HashMap<Uuid, RecentSlot>>>,
 }
+
+/// The taken seats best-available last read for a performance. One async lock per performance:
+/// when the read is due, one hold reads and the others waiting for it use what it read.
+type RecentSlot = Arc<tokio::sync::Mutex<Option<Recent>>>;
+
+#[derive(Debug)]
+struct Recent {
+    read_at: Instant,
+    taken: Arc<SeatSet>,
+}
+
+/// How long best-available chooses around the taken seats it last read instead of reading them
+/// again. Late in a stadium sale the view is ~20,000 entries, and reading and indexing it on
+/// every hold made Redis and booking's CPU the bottleneck. A stale view is never unsafe: the hold
+/// script still decides, a lost seat makes the next attempt read afresh, and this process's own
+/// fresh holds stay claimed for longer than a view lives, so it does not pick them again.
+const VIEW_FOR: Duration = Duration::from_millis(250);
+const _: () = assert!(VIEW_FOR.as_millis() * 2 < CLAIM_FOR.as_millis());
 
 /// Seats this process chose for best-available holds in the last moment, per performance.
 /// Buyers arriving together would otherwise all pick the same best seat from the same view, and
 /// all but one would lose the hold and choose again — work growing with the square of the burst.
 /// A claim only steers the choice; the hold script still decides who gets a seat.
-type Claimed = HashMap<Uuid, HashMap<String, std::time::Instant>>;
+type Claimed = HashMap<Uuid, HashMap<String, Instant>>;
 
 /// How long a placed hold's seats stay claimed: until views read after it show them taken.
-const CLAIM_FOR: std::time::Duration = std::time::Duration::from_secs(1);
+const CLAIM_FOR: Duration = Duration::from_secs(1);
 
 /// Tokens remembered after their signature checked out. A buyer holds, retries and checks out
 /// with one token; the signature (the costliest step of a hold) is checked once per process.
@@ -85,7 +106,7 @@ pub struct SeatsWanted {
 
 impl Holds {
     pub fn new(inventories: Inventories, admission: Arc<Verifier>) -> Self {
-        Self { inventories, admission, verified: Arc::default(), claims: Arc::default() }
+        Self { inventories, admission, verified: Arc::default(), claims: Arc::default(), recent: Arc::default() }
     }
 
     /// I8: no hold without the waiting room's token for this buyer and this sale. The claims of
@@ -154,11 +175,17 @@ impl Holds {
         }
         self.admit(admission_token, performance, buyer, now)?;
         let found = self.on_sale(performance, now).await?;
+        let mut fresh = false;
         for _ in 0..CHOOSE_ATTEMPTS {
-            let view = self.view(performance).await?;
-            let seats = self
-                .claim(performance, &found, &view, wanted)
-                .ok_or(BookingError::NoSeatsTogether { quantity: wanted.quantity })?;
+            let (taken, recent) = self.taken(performance, &found.layout, fresh).await?;
+            fresh = true;
+            let Some(seats) = self.claim(performance, &found, &taken, wanted) else {
+                // Seats may have come free since a recent view was read: look once more.
+                if recent {
+                    continue;
+                }
+                return Err(BookingError::NoSeatsTogether { quantity: wanted.quantity });
+            };
             let request = HoldRequest {
                 hold_id: Uuid::now_v7(),
                 buyer: buyer.key(),
@@ -179,19 +206,49 @@ impl Holds {
         Err(BookingError::NoSeatsTogether { quantity: wanted.quantity })
     }
 
-    /// Chooses from the view minus this process's fresh claims, and claims the choice. When only
-    /// claimed seats could seat the party, chooses from the view alone (claims may yet fail).
-    fn claim(&self, performance: Uuid, found: &Performance, view: &View, wanted: &Wanted<'_>) -> Option<Vec<String>> {
-        let taken = view.taken.keys().map(String::as_str);
+    /// The taken seats to choose around, and whether they are a recent read rather than one made
+    /// now: the last read while younger than [`VIEW_FOR`], unless `fresh` is asked for.
+    async fn taken(
+        &self,
+        performance: Uuid,
+        layout: &Layout,
+        fresh: bool,
+    ) -> Result<(Arc<SeatSet>, bool), BookingError> {
+        let slot = self.recent.lock().unwrap_or_else(PoisonError::into_inner).entry(performance).or_default().clone();
+        let mut slot = slot.lock().await;
+        if let Some(recent) = slot.as_ref()
+            && !fresh
+            && recent.read_at.elapsed() < VIEW_FOR
+        {
+            return Ok((recent.taken.clone(), true));
+        }
+        let read_at = Instant::now();
+        let view = self.view(performance).await?;
+        let taken = Arc::new(layout.seat_set(view.taken.keys().map(String::as_str)));
+        *slot = Some(Recent { read_at, taken: taken.clone() });
+        Ok((taken, false))
+    }
+
+    /// Chooses around the taken seats and this process's fresh claims, and claims the choice.
+    /// When only claimed seats could seat the party, chooses around the taken seats alone
+    /// (claims may yet fail).
+    fn claim(
+        &self,
+        performance: Uuid,
+        found: &Performance,
+        taken: &SeatSet,
+        wanted: &Wanted<'_>,
+    ) -> Option<Vec<String>> {
         let Ok(mut claims) = self.claims.lock() else {
-            return best_available::choose(&found.layout, &found.layout.seat_set(taken), wanted).map(|c| c.seat_ids);
+            return best_available::choose(&found.layout, taken, wanted).map(|c| c.seat_ids);
         };
-        let now = std::time::Instant::now();
+        let now = Instant::now();
         let claimed = claims.entry(performance).or_default();
         claimed.retain(|_, at| now.duration_since(*at) < CLAIM_FOR);
-        let around_claims = found.layout.seat_set(taken.clone().chain(claimed.keys().map(String::as_str)));
+        let mut around_claims = taken.clone();
+        found.layout.add_to(&mut around_claims, claimed.keys().map(String::as_str));
         let choice = best_available::choose(&found.layout, &around_claims, wanted)
-            .or_else(|| best_available::choose(&found.layout, &found.layout.seat_set(taken), wanted))?;
+            .or_else(|| best_available::choose(&found.layout, taken, wanted))?;
         claimed.extend(choice.seat_ids.iter().map(|seat| (seat.clone(), now)));
         Some(choice.seat_ids)
     }

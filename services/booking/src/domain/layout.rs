@@ -162,11 +162,18 @@ impl Layout {
 
     /// The set of these seats; ids not in the layout are ignored.
     pub fn seat_set<'a>(&self, ids: impl IntoIterator<Item = &'a str>) -> SeatSet {
-        let mut flags = vec![false; self.distance.len()];
+        let mut set = SeatSet { flags: vec![false; self.distance.len()] };
+        self.add_to(&mut set, ids);
+        set
+    }
+
+    /// Adds these seats to `set` (one of this layout's); ids not in the layout are ignored.
+    pub fn add_to<'a>(&self, set: &mut SeatSet, ids: impl IntoIterator<Item = &'a str>) {
         for at in ids.into_iter().filter_map(|id| self.locate(id)) {
-            flags[self.row_start(at.section, at.row) + at.place] = true;
+            if let Some(flag) = set.flags.get_mut(self.row_start(at.section, at.row) + at.place) {
+                *flag = true;
+            }
         }
-        SeatSet { flags }
     }
 
     pub fn sections(&self) -> &[Section] {

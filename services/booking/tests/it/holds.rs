@@ -1,11 +1,12 @@
 //! Holds on real Redis: all-or-nothing, one winner per seat, limits, expiry and the sweeper,
 //! best available, admission, and seat conservation.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use floodgate_booking::{
     domain::best_available::Wanted,
     error::BookingError,
+    holds::Holds,
     store::{StoreError, Taken},
 };
 use floodgate_testkit::eventually;
@@ -151,6 +152,30 @@ async fn buyers_choosing_best_available_at_once_all_get_seats() -> anyhow::Resul
     seats.sort();
     seats.dedup();
     assert_eq!(seats.len(), 12, "every buyer a seat of their own");
+    Ok(())
+}
+
+/// Best-available chooses around a view up to a moment old. Seats another booking replica held
+/// in that moment are refused by the hold script, and the buyer must still get free seats, chosen
+/// from a fresh view — not "no seats together" after choosing the same lost seat again.
+#[tokio::test]
+async fn seats_another_replica_just_held_are_chosen_around() -> anyhow::Result<()> {
+    let b = Booking::new(Rules::default()).await?;
+    let verifier = Arc::new(floodgate_admission::Verifier::new([b.key.public()]));
+    let other_replica = Holds::new(b.holds.inventories().clone(), verifier);
+    let one = Wanted { quantity: 1, grade: Some("R"), section: None, accessible: false };
+    let hold = |holds: &Holds, name: &str| {
+        let (buyer, holds) = (member(name), holds.clone());
+        let (token, performance, one) = (b.token(&buyer), b.performance, one);
+        async move { holds.hold_best(performance, &buyer, &one, &token, "", now()).await.map(|h| h.seats) }
+    };
+    // Alice's hold leaves this replica with a view of the map as it was before anyone held.
+    let alice = hold(&b.holds, "alice").await?;
+    let bob = hold(&other_replica, "bob").await?;
+    let carol = hold(&b.holds, "carol").await?;
+    assert!(alice.iter().chain(&bob).all(|seat| !carol.contains(seat)), "{alice:?} {bob:?} {carol:?}");
+    let view = b.holds.view(b.performance).await?;
+    assert_eq!(view.taken.len(), 3, "three buyers, one seat each: {:?}", view.taken);
     Ok(())
 }
 
