@@ -46,6 +46,8 @@ impl Session {
 pub struct Reply {
     pub status: u16,
     pub body: Value,
+    /// The `Retry-After` header of a shed or rate-limited answer.
+    pub retry_after: Option<Duration>,
 }
 
 impl Reply {
@@ -65,6 +67,17 @@ impl Reply {
     /// Whether trying again later can help (shed, rate-limited, upstream briefly away).
     pub fn transient(&self) -> bool {
         matches!(self.status, 429 | 502 | 503 | 504)
+    }
+
+    /// Refused before any handler ran (shed or rate-limited): sending it again cannot repeat
+    /// anything.
+    pub fn unhandled(&self) -> bool {
+        self.status == 429 || (self.status == 503 && self.code() == "OVERLOADED")
+    }
+
+    /// How long the gateway asked to wait: the `Retry-After` header, else the body's field.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after.or_else(|| self.body["retry_after_seconds"].as_u64().map(Duration::from_secs))
     }
 }
 
@@ -133,9 +146,14 @@ impl Gateway {
         let _connection = self.connections.acquire().await.map_err(|e| WireError::Connection(e.to_string()))?;
         let response = request.send().await.map_err(|e| WireError::from_reqwest(&e))?;
         let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
         let bytes = response.bytes().await.map_err(|e| WireError::from_reqwest(&e))?;
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Ok(Reply { status, body })
+        Ok(Reply { status, body, retry_after })
     }
 
     pub async fn get(&self, session: &Session, path: &str) -> Result<Reply, WireError> {
@@ -259,9 +277,12 @@ mod tests {
 
     #[test]
     fn replies_name_their_error_code() {
-        let reply = Reply { status: 409, body: serde_json::json!({"code": "SEAT_TAKEN"}) };
+        let reply = Reply { status: 409, body: serde_json::json!({"code": "SEAT_TAKEN"}), retry_after: None };
         assert_eq!((reply.code(), reply.ok(), reply.transient()), ("SEAT_TAKEN".into(), false, false));
-        let shed = Reply { status: 503, body: Value::Null };
+        let shed = Reply { status: 503, body: Value::Null, retry_after: Some(Duration::from_secs(2)) };
         assert_eq!((shed.code(), shed.transient()), ("HTTP_503".into(), true));
+        assert_eq!(shed.retry_after(), Some(Duration::from_secs(2)));
+        let limited = Reply { status: 429, body: serde_json::json!({"retry_after_seconds": 7}), retry_after: None };
+        assert_eq!(limited.retry_after(), Some(Duration::from_secs(7)));
     }
 }

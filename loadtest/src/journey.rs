@@ -39,6 +39,42 @@ enum Step {
     Unknown,
 }
 
+/// Runs `f` when dropped.
+struct Guard<F: FnMut()>(F);
+
+impl<F: FnMut()> Drop for Guard<F> {
+    fn drop(&mut self) {
+        (self.0)();
+    }
+}
+
+fn scopeguard<T>(mut f: impl FnMut() -> T) -> Guard<impl FnMut()> {
+    Guard(move || {
+        f();
+    })
+}
+
+/// First pause between polls of something the platform is still doing (a payment opening, an
+/// order confirming).
+const FIRST_POLL: Duration = Duration::from_millis(250);
+/// The longest pause between them.
+const LONGEST_POLL: Duration = Duration::from_secs(2);
+/// How long a buyer waits for the payment page to open.
+const PAYMENT_PATIENCE: Duration = Duration::from_secs(30);
+/// How long a paid buyer watches for the confirmation.
+const CONFIRMATION_PATIENCE: Duration = Duration::from_secs(120);
+
+/// Polls a gateway that gives no `poll_after_seconds` this often.
+const DEFAULT_POLL_SECONDS: u64 = 5;
+/// The longest wait between polls of a busy gateway.
+const MAX_POLL_BACKOFF: Duration = Duration::from_secs(30);
+
+/// Between half and one and a half times `wait`: buyers shed together must not all come back
+/// together.
+fn jittered(wait: Duration) -> Duration {
+    wait.mul_f64(rand::random_range(0.5..1.5))
+}
+
 impl Shop {
     /// Runs one operation with retries on transient answers, recording invoke and outcome.
     async fn step<F, Fut>(
@@ -56,31 +92,61 @@ impl Shop {
     {
         let recorder = &self.recorder;
         recorder.invoke(buyer, op, intended_us, about);
-        let mut backoff = Duration::from_millis(u64::from(self.retries.backoff_ms));
-        let mut attempt = 0;
-        loop {
-            match call().await {
-                Ok(reply) if reply.ok() => {
-                    recorder.complete(buyer, op, intended_us, Kind::Ok, None, describe(&reply));
-                    return Step::Done(reply);
-                }
-                Ok(reply) if reply.transient() && attempt < self.retries.max => {
-                    let retry_after = reply.body["retry_after_seconds"].as_u64().map(Duration::from_secs);
-                    // Jitter: buyers shed together must not all come back together.
-                    let wait = retry_after.unwrap_or_default().max(backoff).mul_f64(rand::random_range(0.5..1.5));
-                    tokio::time::sleep(wait).await;
-                }
-                Ok(reply) => {
-                    recorder.complete(buyer, op, intended_us, Kind::Fail, Some(reply.code()), Value::Null);
-                    return Step::Refused;
-                }
-                Err(error) => {
-                    recorder.complete(buyer, op, intended_us, Kind::Info, Some(error.code().into()), Value::Null);
-                    return Step::Unknown;
-                }
+        match self.retrying(Reply::transient, call).await {
+            Ok(reply) if reply.ok() => {
+                recorder.complete(buyer, op, intended_us, Kind::Ok, None, describe(&reply));
+                Step::Done(reply)
             }
-            attempt += 1;
+            Ok(reply) => {
+                recorder.complete(buyer, op, intended_us, Kind::Fail, Some(reply.code()), Value::Null);
+                Step::Refused
+            }
+            Err(error) => {
+                recorder.complete(buyer, op, intended_us, Kind::Info, Some(error.code().into()), Value::Null);
+                Step::Unknown
+            }
+        }
+    }
+
+    /// Sends until an answer `again` does not ask to retry, or the retries run out (the web app's
+    /// "busy, trying again"), waiting longer each time and at least the answer's `Retry-After`.
+    async fn retrying<F, Fut>(&self, again: fn(&Reply) -> bool, call: F) -> Result<Reply, WireError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<Reply, WireError>>,
+    {
+        let mut backoff = Duration::from_millis(u64::from(self.retries.backoff_ms));
+        for _ in 0..self.retries.max {
+            let reply = call().await?;
+            if reply.ok() || !again(&reply) {
+                return Ok(reply);
+            }
+            tokio::time::sleep(jittered(reply.retry_after().unwrap_or_default().max(backoff))).await;
             backoff *= 2;
+        }
+        call().await
+    }
+
+    /// Reads `path` until `settled` says the answer is final or `patience` runs out, as a page
+    /// waiting on the platform does: pauses from [`FIRST_POLL`] doubling to [`LONGEST_POLL`], or
+    /// a busy gateway's `Retry-After` when longer. The last answer either way.
+    async fn poll(
+        &self,
+        session: &Session,
+        path: &str,
+        patience: Duration,
+        settled: impl Fn(&Reply) -> bool,
+    ) -> Result<Reply, WireError> {
+        let started = tokio::time::Instant::now();
+        let mut pause = FIRST_POLL;
+        loop {
+            let reply = self.gateway.get(session, path).await?;
+            if settled(&reply) || started.elapsed() >= patience {
+                return Ok(reply);
+            }
+            let wait = if reply.transient() { reply.retry_after().unwrap_or_default().max(pause) } else { pause };
+            tokio::time::sleep(jittered(wait)).await;
+            pause = (pause * 2).min(LONGEST_POLL);
         }
     }
 
@@ -147,13 +213,16 @@ impl Shop {
             |_| Value::Null,
             || async {
                 let (status, size) = self.gateway.fetch(&session, &map, "application/x-protobuf").await?;
-                Ok(Reply { status, body: json!({"bytes": size}) })
+                Ok(Reply { status, body: json!({"bytes": size}), retry_after: None })
             },
         )
         .await;
 
         let intended = self.pause(plan.think[0]).await;
         let Some(hold) = self.hold(&session, plan, intended, &admission).await else { return };
+        // Counted as holding until this journey ends, however it ends.
+        progress.holding.fetch_add(1, Relaxed);
+        let _holding = scopeguard(|| progress.holding.fetch_sub(1, Relaxed));
         let hold_id = hold.text("hold_id").unwrap_or_default();
         if plan.bot || plan.abandon {
             if plan.releases && !plan.bot {
@@ -205,8 +274,9 @@ impl Shop {
         self.confirmed(&session, buyer, &order_id).await;
     }
 
-    /// Until admitted: over the WebSocket while a socket is free, else by polling at a pace the
-    /// position's ETA suggests (as the web app does in a background tab).
+    /// Until admitted: over the WebSocket while a socket is free, else by polling when the
+    /// position says to (`poll_after_seconds`, as the web app does); a busy gateway is asked
+    /// again after its `Retry-After`, later each time.
     async fn follow(
         &self,
         session: &Session,
@@ -224,19 +294,27 @@ impl Shop {
             }
         }
         let path = format!("/v1/performances/{}/queue/{entry}", self.performance_id);
+        let first_backoff = Duration::from_secs(1);
+        let mut backoff = first_backoff;
         while !patience().is_zero() {
             let position = self.gateway.get(session, &path).await?;
             if let Some(token) = position.text("admission_token") {
                 return Ok(Some(token));
             }
-            if !position.ok() && !position.transient() {
+            if position.transient() {
+                tokio::time::sleep(jittered(position.retry_after().unwrap_or_default().max(backoff))).await;
+                backoff = (backoff * 2).min(MAX_POLL_BACKOFF);
+                continue;
+            }
+            if !position.ok() {
                 return Ok(None);
             }
             if matches!(position.text("status").as_deref(), Some("expired" | "left" | "closed" | "sold_out")) {
                 return Ok(None);
             }
-            let eta = position.body["eta_seconds"].as_u64().unwrap_or(2);
-            tokio::time::sleep(Duration::from_secs((eta / 2).clamp(1, 10))).await;
+            backoff = first_backoff;
+            let after = position.body["poll_after_seconds"].as_u64().unwrap_or(DEFAULT_POLL_SECONDS);
+            tokio::time::sleep(jittered(Duration::from_secs(after))).await;
         }
         Ok(None)
     }
@@ -263,12 +341,8 @@ impl Shop {
                 self.gateway.post(session, path, &body)
             })
             .await;
-        let progress = &self.recorder.progress;
         match outcome {
-            Step::Done(hold) => {
-                progress.holding.fetch_add(1, Relaxed);
-                Some(hold)
-            }
+            Step::Done(hold) => Some(hold),
             Step::Refused if matches!(plan.want, Want::Seats(_)) => {
                 let body = json!({"quantity": plan.want.quantity(), "admission_token": admission});
                 let intended = self.recorder.now_us();
@@ -278,10 +352,7 @@ impl Shop {
                     })
                     .await
                 {
-                    Step::Done(hold) => {
-                        progress.holding.fetch_add(1, Relaxed);
-                        Some(hold)
-                    }
+                    Step::Done(hold) => Some(hold),
                     _ => None,
                 }
             }
@@ -301,20 +372,16 @@ impl Shop {
             if kind == Kind::Info { Paid::Unknown } else { Paid::Declined }
         };
         let payment = format!("/v1/orders/{order_id}/payment");
-        let mut waited = Duration::ZERO;
-        loop {
-            match self.gateway.get(session, &payment).await {
-                Ok(reply) if reply.ok() => break,
-                Ok(reply) if (reply.transient() || reply.status == 404) && waited < Duration::from_secs(30) => {}
-                Ok(reply) => return fail(Kind::Fail, &reply.code()),
-                Err(error) => return fail(Kind::Info, error.code()),
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            waited += Duration::from_millis(100);
+        // The payment exists once payment has read the order event.
+        let opened = |r: &Reply| r.ok() || !(r.transient() || r.status == 404);
+        match self.poll(session, &payment, PAYMENT_PATIENCE, opened).await {
+            Ok(reply) if reply.ok() => {}
+            Ok(reply) => return fail(Kind::Fail, &reply.code()),
+            Err(error) => return fail(Kind::Info, error.code()),
         }
         let urls = json!({"approve_url": "https://rehearsal.invalid/paid", "cancel_url": "https://rehearsal.invalid/cancel",
                           "fail_url": "https://rehearsal.invalid/fail"});
-        let prepared = match self.gateway.post(session, &payment, &urls).await {
+        let prepared = match self.retrying(Reply::transient, || self.gateway.post(session, &payment, &urls)).await {
             Ok(reply) if reply.ok() => reply,
             Ok(reply) => return fail(Kind::Fail, &reply.code()),
             Err(error) => return fail(Kind::Info, error.code()),
@@ -326,7 +393,10 @@ impl Shop {
             Err(error) => return fail(Kind::Info, error.code()),
         };
         let approve = json!({"payment_id": prepared.body["payment_id"], "provider_tid": prepared.body["provider_tid"], "pg_token": pg_token});
-        match self.gateway.post(session, &format!("{payment}/approve"), &approve).await {
+        // Only an approval the gateway never handled is sent again (it was shed or rate-limited):
+        // after any other failure the provider may have captured.
+        let approve_path = format!("{payment}/approve");
+        match self.retrying(Reply::unhandled, || self.gateway.post(session, &approve_path, &approve)).await {
             Ok(reply) if reply.ok() => {
                 recorder.complete(buyer, Op::Pay, intended, Kind::Ok, None, about.clone());
                 Paid::Yes
@@ -345,33 +415,28 @@ impl Shop {
         let intended = recorder.now_us();
         recorder.invoke(buyer, Op::Confirmed, intended, json!({"order_id": order_id}));
         let path = format!("/v1/orders/{order_id}");
-        for _ in 0..600 {
-            match self.gateway.get(session, &path).await {
-                Ok(order) if order.text("status").as_deref() == Some("confirmed") => {
-                    let tickets = self.gateway.get(session, &format!("/v1/tickets?order_id={order_id}")).await;
-                    let count = tickets.map_or(0, |t| t.body["tickets"].as_array().map_or(0, Vec::len));
-                    let value = json!({"order_id": order_id, "tickets": count});
-                    recorder.complete(buyer, Op::Confirmed, intended, Kind::Ok, None, value);
-                    recorder.progress.tickets_sold.fetch_add(count as u64, Relaxed);
-                    recorder.progress.holding.fetch_sub(1, Relaxed);
-                    return;
-                }
-                Ok(order) if matches!(order.text("status").as_deref(), Some("rejected" | "expired" | "cancelled")) => {
-                    let code = order.text("status").map(|s| s.to_uppercase());
-                    recorder.complete(buyer, Op::Confirmed, intended, Kind::Fail, code, json!({"order_id": order_id}));
-                    return;
-                }
-                Ok(_) | Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        let settled = |order: &Reply| {
+            matches!(order.text("status").as_deref(), Some("confirmed" | "rejected" | "expired" | "cancelled"))
+        };
+        let order = self.poll(session, &path, CONFIRMATION_PATIENCE, settled).await;
+        let status = order.as_ref().ok().and_then(|o| o.text("status"));
+        match status.as_deref() {
+            Some("confirmed") => {
+                let tickets = self.gateway.get(session, &format!("/v1/tickets?order_id={order_id}")).await;
+                let count = tickets.map_or(0, |t| t.body["tickets"].as_array().map_or(0, Vec::len));
+                let value = json!({"order_id": order_id, "tickets": count});
+                recorder.complete(buyer, Op::Confirmed, intended, Kind::Ok, None, value);
+                recorder.progress.tickets_sold.fetch_add(count as u64, Relaxed);
+            }
+            Some(ended @ ("rejected" | "expired" | "cancelled")) => {
+                let code = Some(ended.to_uppercase());
+                recorder.complete(buyer, Op::Confirmed, intended, Kind::Fail, code, json!({"order_id": order_id}));
+            }
+            _ => {
+                let code = Some("NOT_SEEN".to_owned());
+                recorder.complete(buyer, Op::Confirmed, intended, Kind::Info, code, json!({"order_id": order_id}));
             }
         }
-        recorder.complete(
-            buyer,
-            Op::Confirmed,
-            intended,
-            Kind::Info,
-            Some("NOT_SEEN".into()),
-            json!({"order_id": order_id}),
-        );
     }
 }
 
@@ -421,6 +486,7 @@ mod tests {
             status: 201,
             body: json!({"seats": [{"seat_id": "A-1-1"}, {"seat_id": "A-1-2"}],
                          "general_admission": [{"section_id": "GA", "quantity": 2}]}),
+            retry_after: None,
         };
         let audiences = ["youth".to_owned(), "adult".to_owned(), "adult".to_owned()];
         assert_eq!(
