@@ -124,11 +124,13 @@ impl ApiError {
                 return ApiError::Internal;
             }
         };
-        let code = status
-            .metadata()
-            .get("floodgate-error-code")
-            .and_then(|v| v.to_str().ok())
-            .map_or_else(|| format!("{:?}", status.code()).to_uppercase(), str::to_owned);
+        let named = status.metadata().get("floodgate-error-code").and_then(|v| v.to_str().ok());
+        // Exhausted without a code of ours: the upstream's own load shedding, not the caller's
+        // rate — the gateway's overload answer (503, Retry-After), not a 429 named by tonic.
+        if status.code() == Code::ResourceExhausted && named.is_none() {
+            return ApiError::Overloaded;
+        }
+        let code = named.map_or_else(|| format!("{:?}", status.code()).to_uppercase(), str::to_owned);
         ApiError::Upstream { status: http, code, message: status.message().to_owned() }
     }
 }
@@ -176,6 +178,18 @@ mod tests {
             assert_eq!(error.code(), code);
             assert_eq!(error.status().as_u16(), status);
         }
+    }
+
+    #[test]
+    fn an_upstream_shedding_load_is_overload_and_its_own_limits_stay_429() {
+        let shed = ApiError::from_status("queue", &tonic::Status::resource_exhausted("load shed"));
+        assert_eq!((shed.code(), shed.status().as_u16()), ("OVERLOADED", 503));
+        let mut limited = tonic::Status::resource_exhausted("too many holds");
+        limited
+            .metadata_mut()
+            .insert("floodgate-error-code", tonic::metadata::MetadataValue::from_static("LIMIT_EXCEEDED"));
+        let limited = ApiError::from_status("booking", &limited);
+        assert_eq!((limited.code(), limited.status().as_u16()), ("LIMIT_EXCEEDED", 429));
     }
 
     #[test]
