@@ -183,8 +183,15 @@ fn to_event(performance: Uuid, entry: &StreamEvent) -> Option<Event> {
         ),
         "expired" => (
             wire::HoldExpired::EVENT_TYPE,
-            wire::HoldExpired { performance_id, hold_id, seats, general_admission, inventory_version: version }
-                .encode_to_vec(),
+            wire::HoldExpired {
+                performance_id,
+                hold_id,
+                seats,
+                general_admission,
+                inventory_version: version,
+                buyer_key: field("buyer"),
+            }
+            .encode_to_vec(),
         ),
         // Sales travel as OrderConfirmed through the outbox; the entry only moved the version.
         "sold" => return None,
@@ -223,5 +230,23 @@ impl DeadlineSweep {
         })
         .await;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lapsed_hold_names_its_buyer_for_the_waiting_room() {
+        let fields = [("type", "expired"), ("hold", "h1"), ("seats", "A-1-1"), ("sections", "A"), ("buyer", "user:u1")];
+        let entry = StreamEvent {
+            id: "1700000000000-0".into(),
+            fields: fields.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+        };
+        let event = to_event(Uuid::nil(), &entry).expect("an event");
+        let expired: wire::HoldExpired = event.payload().expect("a HoldExpired");
+        assert_eq!((expired.hold_id.as_str(), expired.buyer_key.as_str()), ("h1", "user:u1"));
+        assert_eq!(expired.seats[0].section_id, "A");
     }
 }

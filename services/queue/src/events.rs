@@ -23,6 +23,19 @@ pub struct QueueEvents {
     pub dead_letters: String,
 }
 
+impl QueueEvents {
+    /// Frees the shopping slot of `buyer` (a buyer key) in the sale's room, if they have one.
+    async fn finish_buyer(&self, sale: &str, buyer: &str) -> Result<(), HandlerError> {
+        if buyer.is_empty() {
+            return Ok(());
+        }
+        if let Some(entry) = self.store.entry_of(sale, buyer).await.map_err(retry)? {
+            self.store.finish(sale, &entry).await.map_err(retry)?;
+        }
+        Ok(())
+    }
+}
+
 impl Application for QueueEvents {
     async fn apply(&self, _group: &str, event: &Event, _origin: &Origin) -> Result<bool, HandlerError> {
         if event.is::<catalog::PerformancePublished>() {
@@ -56,12 +69,13 @@ impl Application for QueueEvents {
             // The shopper is done: free the slot at once instead of at the admission's expiry.
             let placed: booking::OrderPlaced = event.payload()?;
             // Buyers join the room under their buyer key (what their admission token names).
-            let buyer = placed.buyer.and_then(|b| b.key());
-            if let Some(buyer) = buyer
-                && let Some(entry) = self.store.entry_of(&placed.performance_id, &buyer).await.map_err(retry)?
-            {
-                self.store.finish(&placed.performance_id, &entry).await.map_err(retry)?;
-            }
+            let buyer = placed.buyer.and_then(|b| b.key()).unwrap_or_default();
+            self.finish_buyer(&placed.performance_id, &buyer).await?;
+        } else if event.is::<booking::HoldExpired>() {
+            // The buyer let their hold lapse: most have left. Their slot goes to the next in line;
+            // if they are still there, their admission still lets them hold again.
+            let expired: booking::HoldExpired = event.payload()?;
+            self.finish_buyer(&expired.performance_id, &expired.buyer_key).await?;
         } else if event.is::<booking::SoldOut>() {
             let sold_out: booking::SoldOut = event.payload()?;
             ignore_unknown(self.store.set_state(&sold_out.performance_id, RoomState::SoldOut).await)?;

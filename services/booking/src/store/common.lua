@@ -90,7 +90,8 @@ local function end_hold(P, id, info, kind)
   local ga = {}
   for _, g in ipairs(info.ga) do table.insert(ga, g[1] .. ':' .. g[2]) end
   redis.call('XADD', P .. 'events', '*', 'type', kind, 'hold', id, 'seats', table.concat(freed, ','),
-    'sections', table.concat(freed_sections, ','), 'ga', table.concat(ga, ','), 'version', int(version))
+    'sections', table.concat(freed_sections, ','), 'ga', table.concat(ga, ','), 'version', int(version),
+    'buyer', info.buyer)
   return freed
 end
 

@@ -100,10 +100,12 @@ async fn expired_holds_free_their_seats_and_the_sweeper_returns_the_rest() -> an
     let view = b.holds.view(b.performance).await?;
     assert_eq!(view.ga_available["FLOOR"], 50);
     assert_eq!(view.taken.get("A-1-5"), Some(&Taken::Held));
-    let kinds: Vec<String> =
-        b.store.pending_events(b.performance, 100).await?.into_iter().map(|e| e.fields["type"].clone()).collect();
+    let pending = b.store.pending_events(b.performance, 100).await?;
+    let kinds: Vec<&str> = pending.iter().map(|e| e.fields["type"].as_str()).collect();
     // Bob's hold script ended the expired hold on its way (before the sweeper got there).
     assert_eq!(kinds, ["held", "expired", "held"]);
+    // Whose hold lapsed travels with it: the waiting room gives that shopper's slot away.
+    assert_eq!(pending[1].fields.get("buyer"), Some(&alice.key()));
     b.holds.hold(b.performance, &alice, b.wanted(&alice, &["A-1-6", "A-1-7", "A-1-8"], &[]), now()).await?;
     // I5: the counters follow the seats — bob's one and alice's three held, the floor all free.
     let counts = b.holds.view(b.performance).await?.counts;

@@ -1,5 +1,6 @@
 //! Queue integration tests.
 
 mod api;
+mod events;
 mod store;
 mod verify;
