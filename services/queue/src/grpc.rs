@@ -47,7 +47,7 @@ impl QueueApi {
             // Not "forbidden": whether someone else's entry exists is not the caller's business.
             return Err(status(StoreError::UnknownEntry(entry_id.to_owned())));
         }
-        let mut update = self.update(entry_id, &view.place, view.state, view.outflow);
+        let mut update = self.update(entry_id, &view.place, view.state, view.outflow, view.line_per_minute);
         self.add_odds(&mut update, &view.place, view.remaining);
         Ok(update)
     }
@@ -62,7 +62,14 @@ impl QueueApi {
         }
     }
 
-    fn update(&self, entry_id: &str, place: &Place, state: RoomState, outflow: Outflow) -> wire::PositionUpdate {
+    fn update(
+        &self,
+        entry_id: &str,
+        place: &Place,
+        state: RoomState,
+        outflow: Outflow,
+        line_per_minute: Option<u64>,
+    ) -> wire::PositionUpdate {
         let status = match (place.status.as_str(), state) {
             ("admitted", _) => wire::EntryStatus::Admitted,
             ("abandoned", _) => wire::EntryStatus::Expired,
@@ -73,7 +80,7 @@ impl QueueApi {
             _ => wire::EntryStatus::Waiting,
         };
         let admitting = matches!(state, RoomState::Open);
-        let rate = if admitting { f64::from(outflow.rate_per_second) } else { 0.0 };
+        let rate = if admitting { outlook::line_speed(outflow.rate_per_second, line_per_minute) } else { 0.0 };
         let admission = place.token.as_ref().map(|token| wire::AdmissionToken {
             token: token.clone(),
             key_id: self.key.kid().to_owned(),
@@ -122,7 +129,7 @@ impl QueueService for QueueApi {
             admission_ttl: Duration::ZERO,
             heartbeat_grace: Duration::ZERO,
         };
-        let mut position = self.update(&joined.entry_id, &joined.place, joined.state, outflow);
+        let mut position = self.update(&joined.entry_id, &joined.place, joined.state, outflow, None);
         self.add_odds(&mut position, &joined.place, joined.remaining);
         Ok(Response::new(wire::JoinResponse { entry_id: joined.entry_id, position: Some(position) }))
     }

@@ -124,6 +124,8 @@ pub struct View {
     pub state: RoomState,
     pub outflow: Outflow,
     pub remaining: Option<u64>,
+    /// Entries the line moved by (admitted or passed over) per minute, as last measured.
+    pub line_per_minute: Option<u64>,
 }
 
 /// Counters of a room.
@@ -249,8 +251,9 @@ impl RoomStore {
     pub async fn view(&self, sale: &str, entry_id: &str) -> Result<View, StoreError> {
         let keys = self.keys(sale);
         let mut redis = self.redis.clone();
-        type Reply = (Option<String>, Option<String>, Option<u64>, u64, Option<String>, RoomFields, Option<u64>);
-        let (owner, status, rank, waiting, token, room, remaining): Reply = redis::pipe()
+        type Reply =
+            (Option<String>, Option<String>, Option<u64>, u64, Option<String>, RoomFields, Option<u64>, Option<u64>);
+        let (owner, status, rank, waiting, token, room, remaining, line_per_minute): Reply = redis::pipe()
             .hget(&keys.entry_buyer, entry_id)
             .hget(&keys.status, entry_id)
             .zrank(&keys.waiting, entry_id)
@@ -258,6 +261,7 @@ impl RoomStore {
             .hget(&keys.tokens, entry_id)
             .hmget(&keys.room, &["state", "rate", "cap", "ttl_ms", "grace_ms", "commitment"])
             .hget(&keys.room, "remaining")
+            .hget(&keys.room, "line_per_minute")
             .query_async(&mut redis)
             .await?;
         let (state, rate, cap, ttl, grace, _) = room;
@@ -277,6 +281,7 @@ impl RoomStore {
                 heartbeat_grace: Duration::from_millis(grace.unwrap_or(0)),
             },
             remaining,
+            line_per_minute,
         })
     }
 

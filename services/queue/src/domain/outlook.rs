@@ -10,6 +10,14 @@ pub fn eta(ahead: u64, rate_per_second: f64) -> Option<Duration> {
         .then(|| Duration::from_secs_f64(ahead as f64 / rate_per_second))
 }
 
+/// How fast the line moves, per second: the configured admission rate, or the pace it was
+/// measured moving at when that is slower — the cap on shoppers, or seats all held, can keep a
+/// room admitting far below its rate, and an ETA from the rate would tell everyone they are next.
+pub fn line_speed(configured_per_second: u32, measured_per_minute: Option<u64>) -> f64 {
+    let configured = f64::from(configured_per_second);
+    measured_per_minute.map_or(configured, |per_minute| configured.min(per_minute as f64 / 60.0))
+}
+
 /// A rough chance (0–1) that seats remain for a buyer with `ahead` buyers before them, when
 /// `remaining` seats are left, buyers take `tickets_per_buyer` on average, and `conversion` of the
 /// admitted actually buy (abandonment). Deliberately simple and explainable.
@@ -31,6 +39,14 @@ mod tests {
         assert_eq!(eta(0, 200.0), Some(Duration::ZERO));
         assert_eq!(eta(10, 0.0), None);
         assert_eq!(eta(10, f64::NAN), None);
+    }
+
+    #[test]
+    fn the_line_moves_at_the_rate_or_the_slower_pace_measured() {
+        assert_eq!(line_speed(1_000, None), 1_000.0);
+        assert_eq!(line_speed(1_000, Some(900)), 15.0);
+        assert_eq!(line_speed(10, Some(6_000)), 10.0, "never faster than configured");
+        assert_eq!(eta(6_000, line_speed(1_000, Some(0))), None, "a line that stood still has no ETA");
     }
 
     #[test]

@@ -40,7 +40,26 @@ impl RoomStore {
             ("abandoned", stats.abandoned.to_string()),
         ];
         let _: () = redis.xadd(&keys.events, "*", &fields).await?;
+        self.measure_line(&keys.room, now).await?;
         Ok(true)
+    }
+
+    /// How far the line moved (`served`: admitted or passed over) since the last snapshot, per
+    /// minute, kept in the room for ETAs. Runs with the snapshot: once per window for all replicas.
+    async fn measure_line(&self, room: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let mut redis = self.redis.clone();
+        let now_ms = u64::try_from(now.timestamp_millis()).unwrap_or(0);
+        let (served, last_served, last_at): (Option<u64>, Option<u64>, Option<u64>) =
+            redis.hmget(room, &["served", "line_served", "line_at"]).await?;
+        let served = served.unwrap_or(0);
+        let mut fields = vec![("line_served", served), ("line_at", now_ms)];
+        if let (Some(last_served), Some(last_at)) = (last_served, last_at)
+            && now_ms > last_at
+        {
+            fields.push(("line_per_minute", served.saturating_sub(last_served) * 60_000 / (now_ms - last_at)));
+        }
+        let _: () = redis.hset_multiple(room, &fields).await?;
+        Ok(())
     }
 
     /// The oldest events of the room not relayed yet.

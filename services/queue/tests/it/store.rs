@@ -197,3 +197,29 @@ async fn admission_stops_while_those_inside_could_buy_everything_left() -> anyho
     assert!(matches!(store.set_inventory("nope", 1, 2.0).await, Err(StoreError::UnknownSale(_))));
     Ok(())
 }
+
+/// The room measures how fast its line really moves, for honest ETAs: a room admitting far below
+/// its rate (its shoppers' cap reached) must not tell everyone they are next.
+#[tokio::test]
+async fn the_line_speed_is_measured_between_snapshots() -> anyhow::Result<()> {
+    let store = store().await?;
+    store.create_room("s-speed", RoomState::Open, outflow(1_000, 2)).await?;
+    let mut entries = Vec::new();
+    for i in 0..5 {
+        entries.push(store.join("s-speed", &format!("b{i}")).await?.entry_id);
+    }
+    let start = chrono::Utc::now();
+    let window = Duration::from_secs(10);
+    assert!(store.snapshot_stats("s-speed", start, window).await?);
+    assert_eq!(store.view("s-speed", &entries[4]).await?.line_per_minute, None, "one snapshot measures nothing");
+    let mut admitted = 0;
+    for _ in 0..20 {
+        admitted += store.admit("s-speed", 10).await?.len();
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(admitted, 2, "the cap of two shoppers holds the line");
+    // A minute later (by the snapshot clock) the line had moved by two.
+    assert!(store.snapshot_stats("s-speed", start + chrono::Duration::seconds(60), window).await?);
+    assert_eq!(store.view("s-speed", &entries[4]).await?.line_per_minute, Some(2));
+    Ok(())
+}
