@@ -4,7 +4,10 @@
 //! buyer meant to act, so time spent queued anywhere — in the kit included — counts.
 
 use std::{
-    sync::{Arc, atomic::Ordering::Relaxed},
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering::Relaxed},
+    },
     time::Duration,
 };
 
@@ -39,19 +42,20 @@ enum Step {
     Unknown,
 }
 
-/// Runs `f` when dropped.
-struct Guard<F: FnMut()>(F);
+/// One buyer in the live "holding" count, until dropped: a journey leaves it however it ends.
+struct Holding<'a>(&'a AtomicU64);
 
-impl<F: FnMut()> Drop for Guard<F> {
-    fn drop(&mut self) {
-        (self.0)();
+impl<'a> Holding<'a> {
+    fn start(count: &'a AtomicU64) -> Self {
+        count.fetch_add(1, Relaxed);
+        Self(count)
     }
 }
 
-fn scopeguard<T>(mut f: impl FnMut() -> T) -> Guard<impl FnMut()> {
-    Guard(move || {
-        f();
-    })
+impl Drop for Holding<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Relaxed);
+    }
 }
 
 /// First pause between polls of something the platform is still doing (a payment opening, an
@@ -220,9 +224,7 @@ impl Shop {
 
         let intended = self.pause(plan.think[0]).await;
         let Some(hold) = self.hold(&session, plan, intended, &admission).await else { return };
-        // Counted as holding until this journey ends, however it ends.
-        progress.holding.fetch_add(1, Relaxed);
-        let _holding = scopeguard(|| progress.holding.fetch_sub(1, Relaxed));
+        let _holding = Holding::start(&progress.holding);
         let hold_id = hold.text("hold_id").unwrap_or_default();
         if plan.bot || plan.abandon {
             if plan.releases && !plan.bot {
