@@ -8,13 +8,14 @@ use floodgate_eventbus::{Application, BoxError, Event, HandlerError, Origin};
 use floodgate_proto::{booking::v1 as booking, catalog::v1 as catalog};
 use redis::AsyncCommands as _;
 
-use crate::store::{Outflow, RoomState, RoomStore, Schedule, StoreError};
+use crate::store::{Inventory, Outflow, RoomState, RoomStore, Schedule, StoreError};
 
 /// Tickets an admitted buyer takes on average, for pacing and odds (until measured per sale).
 pub const TICKETS_PER_BUYER: f64 = 2.0;
 
-/// A buyer who has not heartbeaten for this long loses their turn.
-const HEARTBEAT_GRACE: std::time::Duration = std::time::Duration::from_secs(60);
+/// A buyer who has not heartbeaten for this long loses their turn. Three times the gateway's
+/// slowest polling pace (60 s far back in line), so one shed or lost poll costs nobody their place.
+const HEARTBEAT_GRACE: std::time::Duration = std::time::Duration::from_secs(180);
 
 #[derive(Debug, Clone)]
 pub struct QueueEvents {
@@ -63,8 +64,8 @@ impl Application for QueueEvents {
             ignore_unknown(self.store.set_state(&cancelled.performance_id, RoomState::Closed).await)?;
         } else if event.is::<booking::AvailabilityChanged>() {
             let changed: booking::AvailabilityChanged = event.payload()?;
-            let remaining = u64::from(changed.available);
-            ignore_unknown(self.store.set_inventory(&changed.performance_id, remaining, TICKETS_PER_BUYER).await)?;
+            let inventory = Inventory { available: changed.available.into(), held: changed.held.into() };
+            ignore_unknown(self.store.set_inventory(&changed.performance_id, inventory, TICKETS_PER_BUYER).await)?;
         } else if event.is::<booking::OrderPlaced>() {
             // The shopper is done: free the slot at once instead of at the admission's expiry.
             let placed: booking::OrderPlaced = event.payload()?;

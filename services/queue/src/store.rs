@@ -52,6 +52,14 @@ pub struct Outflow {
     pub heartbeat_grace: Duration,
 }
 
+/// Places booking last reported: free to hold, and held (by shoppers who got what they came for
+/// — they still count as active until they check out or let the hold lapse).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Inventory {
+    pub available: u64,
+    pub held: u64,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("waiting-room storage failed")]
@@ -226,15 +234,19 @@ impl RoomStore {
         format!("{}rooms", self.prefix)
     }
 
-    /// What booking says is left to sell, and how many tickets a buyer takes on average; the
-    /// admission script stops letting people in while those inside could buy it all.
-    pub async fn set_inventory(&self, sale: &str, remaining: u64, per_buyer: f64) -> Result<(), StoreError> {
+    /// What booking says is left to sell and held, and how many tickets a buyer takes on average;
+    /// the admission script stops letting people in while those inside could buy it all.
+    pub async fn set_inventory(&self, sale: &str, inventory: Inventory, per_buyer: f64) -> Result<(), StoreError> {
         self.state(sale).await?;
         let mut redis = self.redis.clone();
         let _: () = redis
             .hset_multiple(
                 self.keys(sale).room,
-                &[("remaining", remaining.to_string()), ("per_buyer", per_buyer.to_string())],
+                &[
+                    ("remaining", inventory.available.to_string()),
+                    ("held", inventory.held.to_string()),
+                    ("per_buyer", per_buyer.to_string()),
+                ],
             )
             .await?;
         Ok(())

@@ -5,7 +5,7 @@
 -- KEYS: room, waiting, heartbeat, status, active, entry_buyer, events
 -- ARGV: max_batch, max_skip
 -- Returns a flat list: entry_id, buyer_id, expires_ms, entry_id, buyer_id, expires_ms, ...
-local r = redis.call('HMGET', KEYS[1], 'state', 'rate', 'cap', 'tokens', 'refill_at', 'grace_ms', 'ttl_ms', 'remaining', 'per_buyer')
+local r = redis.call('HMGET', KEYS[1], 'state', 'rate', 'cap', 'tokens', 'refill_at', 'grace_ms', 'ttl_ms', 'remaining', 'per_buyer', 'held')
 local state, rate, cap = r[1], tonumber(r[2]) or 0, tonumber(r[3]) or 0
 if state ~= 'open' then return {} end
 local grace, ttl = tonumber(r[6]) or 60000, tonumber(r[7]) or 600000
@@ -24,10 +24,13 @@ tokens = math.min(rate, tokens + (now - refill_at) / 1000 * rate)
 
 local allowed = math.min(math.floor(tokens), cap - active, tonumber(ARGV[1]))
 -- Inventory-aware: when the shoppers already inside could buy everything left, admitting more
--- only makes people wait on a seat map with nothing to hold.
-local remaining, per_buyer = tonumber(r[8]), tonumber(r[9]) or 2
+-- only makes people wait on a seat map with nothing to hold. Shoppers who hold have taken their
+-- places out of `remaining` already, so the places they count against are remaining + held:
+-- `active` buyers of `per_buyer` places each fill that. (Counting holders against `remaining`
+-- alone stopped a stadium rehearsal's admissions with 6,000 places free.)
+local remaining, per_buyer, held = tonumber(r[8]), tonumber(r[9]) or 2, tonumber(r[10]) or 0
 if remaining ~= nil then
-  allowed = math.min(allowed, math.max(math.ceil(remaining / per_buyer) - active, 0))
+  allowed = math.min(allowed, math.max(math.ceil((remaining + held) / per_buyer) - active, 0))
 end
 local out = {}
 local admitted, skipped = 0, 0

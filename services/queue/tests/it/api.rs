@@ -9,7 +9,7 @@ use floodgate_admission::{PublicKey, TokenError, Verifier};
 use floodgate_proto::queue::v1::{self as wire, queue_service_client::QueueServiceClient};
 use floodgate_queue::{
     Queue,
-    store::{Outflow, RoomState, RoomStore, Schedule},
+    store::{Inventory, Outflow, RoomState, RoomStore, Schedule},
 };
 use floodgate_runtime::{Service as _, ServiceCli};
 use floodgate_telemetry::Metrics;
@@ -166,7 +166,7 @@ async fn buyers_join_watch_and_leave_with_tokens_that_verify() -> anyhow::Result
     assert_eq!((position.status(), position.position), (wire::EntryStatus::Waiting, 0));
     assert!(position.eta.is_none(), "no ETA while paused");
     assert_eq!(position.odds, None, "no odds before booking reports what is left");
-    store.set_inventory("sale-1", 100, 2.0).await?;
+    store.set_inventory("sale-1", Inventory { available: 100, held: 0 }, 2.0).await?;
     let position = client
         .get_position(wire::GetPositionRequest {
             sale_id: "sale-1".into(),

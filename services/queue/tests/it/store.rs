@@ -5,7 +5,7 @@ use std::{collections::HashSet, time::Duration};
 
 use floodgate_queue::{
     domain::fairness::Seed,
-    store::{Outflow, RoomState, RoomStore, StoreError},
+    store::{Inventory, Outflow, RoomState, RoomStore, StoreError},
 };
 use floodgate_testkit::TestRedis;
 
@@ -179,22 +179,29 @@ async fn admission_stops_while_those_inside_could_buy_everything_left() -> anyho
     for i in 0..50 {
         store.join("s5", &format!("b{i}")).await?;
     }
-    // 10 seats left, 2 tickets a buyer: 5 shoppers inside can take them all.
-    store.set_inventory("s5", 10, 2.0).await?;
+    let admit_all = async |admitted: &mut usize| -> anyhow::Result<()> {
+        for _ in 0..20 {
+            *admitted += store.admit("s5", 1_000).await?.len();
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        Ok(())
+    };
     let mut admitted = 0;
-    for _ in 0..20 {
-        admitted += store.admit("s5", 1_000).await?.len();
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    // 10 seats left, 2 tickets a buyer: 5 shoppers inside can take them all.
+    store.set_inventory("s5", Inventory { available: 10, held: 0 }, 2.0).await?;
+    admit_all(&mut admitted).await?;
     assert_eq!(admitted, 5);
-    // Seats came back (holds expired): room for five more.
-    store.set_inventory("s5", 20, 2.0).await?;
-    for _ in 0..20 {
-        admitted += store.admit("s5", 1_000).await?.len();
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    // Those five held them: nothing left for anyone else.
+    store.set_inventory("s5", Inventory { available: 0, held: 10 }, 2.0).await?;
+    admit_all(&mut admitted).await?;
+    assert_eq!(admitted, 5);
+    // Ten more seats came back (another sale channel returned them): the holders are served, so
+    // five more shoppers may come in for those ten.
+    store.set_inventory("s5", Inventory { available: 10, held: 10 }, 2.0).await?;
+    admit_all(&mut admitted).await?;
     assert_eq!(admitted, 10);
-    assert!(matches!(store.set_inventory("nope", 1, 2.0).await, Err(StoreError::UnknownSale(_))));
+    let nowhere = Inventory { available: 1, held: 0 };
+    assert!(matches!(store.set_inventory("nope", nowhere, 2.0).await, Err(StoreError::UnknownSale(_))));
     Ok(())
 }
 
