@@ -1,7 +1,8 @@
 //! What keeps the gateway standing in an on-sale: a request id on every request and answer;
 //! CORS for the allowed web origins only; a per-address rate limit (429 + `Retry-After`), shared by
 //! every replica through Redis; and a cap on requests in flight — beyond it new requests are shed
-//! at once with 503 + `Retry-After` instead of queueing until everything times out.
+//! at once with 503 + `Retry-After` instead of queueing until everything times out. A quarter of
+//! the cap is kept for buyers holding seats, checking out and paying (see [`Lane`]).
 
 use std::{
     net::{IpAddr, SocketAddr},
@@ -15,7 +16,7 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use opentelemetry::metrics::Counter;
+use opentelemetry::{KeyValue, metrics::Counter};
 use tokio::sync::Semaphore;
 
 use super::ApiState;
@@ -34,6 +35,8 @@ pub struct Protection {
     /// Requests per address per 10 s; `None` = off.
     pub per_address: Option<Rule>,
     pub in_flight: Arc<Semaphore>,
+    /// Permits only the buying lane may take.
+    buying_reserve: usize,
     pub cors_origins: Arc<Vec<String>>,
     /// Peers whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Arc<Vec<IpAddr>>,
@@ -52,6 +55,7 @@ impl Protection {
             limits,
             per_address,
             in_flight: Arc::new(Semaphore::new(max_in_flight)),
+            buying_reserve: max_in_flight / 4,
             cors_origins: Arc::new(cors_origins),
             trusted_proxies: Arc::new(Vec::new()),
             shed: opentelemetry::global::meter("floodgate-gateway")
@@ -64,6 +68,42 @@ impl Protection {
     /// Trusts these load balancers' `X-Forwarded-For`.
     pub fn behind(self, trusted_proxies: Vec<IpAddr>) -> Self {
         Self { trusted_proxies: Arc::new(trusted_proxies), ..self }
+    }
+}
+
+/// Which requests the shedder keeps room for. A buyer who holds seats, checks out, pays or watches
+/// their order is the sale's revenue and holds its places: shed past their retries, they leave
+/// seats locked for a hold's or a payment deadline's length (a stadium rehearsal left 6,000 places
+/// so while waiting-room polls filled the gateway). Everyone else — waiting, joining, browsing,
+/// reading the seat map — loses nothing by asking again a little later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    Buying,
+    Waiting,
+}
+
+impl Lane {
+    /// The lane of a request, by its path. (A made-up path into the buying lane gets a cheap 404.)
+    pub fn of(path: &str) -> Self {
+        let buying =
+            path.starts_with("/v1/orders") || (path.starts_with("/v1/performances/") && path.contains("/holds"));
+        if buying { Self::Buying } else { Self::Waiting }
+    }
+
+    /// Whether a request of this lane may start with `spare` permits left, `reserve` of them kept
+    /// for buying. (Read then taken without a lock: a race costs one permit of the reserve.)
+    fn may_start(self, spare: usize, reserve: usize) -> bool {
+        match self {
+            Self::Buying => spare > 0,
+            Self::Waiting => spare > reserve,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Buying => "buying",
+            Self::Waiting => "waiting",
+        }
     }
 }
 
@@ -110,8 +150,13 @@ pub async fn guard(State(state): State<ApiState>, mut request: Request, next: Ne
         .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
     // Handlers with their own limits (logins, codes) read the same address.
     request.extensions_mut().insert(ClientAddress(address.clone()));
-    let Ok(_permit) = protection.in_flight.clone().try_acquire_owned() else {
-        protection.shed.add(1, &[]);
+    let lane = Lane::of(request.uri().path());
+    let permit = lane
+        .may_start(protection.in_flight.available_permits(), protection.buying_reserve)
+        .then(|| protection.in_flight.clone().try_acquire_owned().ok())
+        .flatten();
+    let Some(_permit) = permit else {
+        protection.shed.add(1, &[KeyValue::new("lane", lane.as_str())]);
         return ApiError::Overloaded.into_response();
     };
     if let Some(rule) = protection.per_address
@@ -166,6 +211,40 @@ mod tests {
 
     fn ip(text: &str) -> IpAddr {
         text.parse().expect("an address")
+    }
+
+    #[test]
+    fn holds_checkout_payment_and_orders_ride_the_buying_lane() {
+        for path in [
+            "/v1/performances/p-1/holds",
+            "/v1/performances/p-1/holds/best-available",
+            "/v1/performances/p-1/holds/h-1/checkout",
+            "/v1/orders/o-1",
+            "/v1/orders/o-1/payment",
+            "/v1/orders/o-1/payment/approve",
+        ] {
+            assert_eq!(Lane::of(path), Lane::Buying, "{path}");
+        }
+        for path in [
+            "/v1/performances/p-1/queue",
+            "/v1/performances/p-1/queue/e-1",
+            "/v1/performances/p-1/seat-map",
+            "/v1/events",
+            "/v1/sessions",
+            "/v1/operator/performances/p-1/holds-report",
+        ] {
+            assert_eq!(Lane::of(path), Lane::Waiting, "{path}");
+        }
+    }
+
+    #[test]
+    fn the_reserve_is_for_buyers_only() {
+        // 10 permits spare, 8 of them reserved.
+        assert!(Lane::Waiting.may_start(10, 8));
+        assert!(!Lane::Waiting.may_start(8, 8));
+        assert!(Lane::Buying.may_start(8, 8));
+        assert!(Lane::Buying.may_start(1, 8));
+        assert!(!Lane::Buying.may_start(0, 8));
     }
 
     #[test]
