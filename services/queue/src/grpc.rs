@@ -48,6 +48,7 @@ impl QueueApi {
             return Err(status(StoreError::UnknownEntry(entry_id.to_owned())));
         }
         let mut update = self.update(entry_id, &view.place, view.state, view.outflow, view.line_per_minute);
+        pre_queue_until(&mut update, view.opens_at);
         self.add_odds(&mut update, &view.place, view.remaining);
         Ok(update)
     }
@@ -96,6 +97,7 @@ impl QueueApi {
             odds: None,
             admission,
             as_of: Some(prost_types::Timestamp { seconds: Utc::now().timestamp(), nanos: 0 }),
+            sale_opens_at: None,
         }
     }
 
@@ -110,6 +112,15 @@ impl QueueApi {
             seed_commitment: commitment.unwrap_or_default(),
             ..Default::default()
         })
+    }
+}
+
+/// A pre-queue buyer is told when the sale opens: their place in line is drawn then, so that is
+/// when they should ask again (not every few seconds before it).
+fn pre_queue_until(update: &mut wire::PositionUpdate, opens_at: Option<chrono::DateTime<Utc>>) {
+    if update.status() == wire::EntryStatus::PreQueue {
+        update.sale_opens_at = opens_at
+            .map(|at| prost_types::Timestamp { seconds: at.timestamp(), nanos: at.timestamp_subsec_nanos() as i32 });
     }
 }
 
@@ -130,6 +141,7 @@ impl QueueService for QueueApi {
             heartbeat_grace: Duration::ZERO,
         };
         let mut position = self.update(&joined.entry_id, &joined.place, joined.state, outflow, None);
+        pre_queue_until(&mut position, joined.opens_at);
         self.add_odds(&mut position, &joined.place, joined.remaining);
         Ok(Response::new(wire::JoinResponse { entry_id: joined.entry_id, position: Some(position) }))
     }

@@ -102,6 +102,8 @@ pub struct Joined {
     pub state: RoomState,
     pub rate_per_second: u32,
     pub remaining: Option<u64>,
+    /// When the sale opens, for a scheduled room.
+    pub opens_at: Option<DateTime<Utc>>,
 }
 
 /// A buyer let through by the room.
@@ -134,6 +136,8 @@ pub struct View {
     pub remaining: Option<u64>,
     /// Entries the line moved by (admitted or passed over) per minute, as last measured.
     pub line_per_minute: Option<u64>,
+    /// When the sale opens, for a scheduled room.
+    pub opens_at: Option<DateTime<Utc>>,
 }
 
 /// Counters of a room.
@@ -149,6 +153,8 @@ pub struct Stats {
 
 /// state, rate, cap, ttl_ms, grace_ms, commitment — as read from the room hash.
 type RoomFields = (Option<String>, Option<u32>, Option<u32>, Option<u64>, Option<u64>, Option<String>);
+/// remaining, line_per_minute, opens_at (ms).
+type RoomNumbers = (Option<u64>, Option<u64>, Option<i64>);
 
 struct Keys {
     room: String,
@@ -263,17 +269,15 @@ impl RoomStore {
     pub async fn view(&self, sale: &str, entry_id: &str) -> Result<View, StoreError> {
         let keys = self.keys(sale);
         let mut redis = self.redis.clone();
-        type Reply =
-            (Option<String>, Option<String>, Option<u64>, u64, Option<String>, RoomFields, Option<u64>, Option<u64>);
-        let (owner, status, rank, waiting, token, room, remaining, line_per_minute): Reply = redis::pipe()
+        type Reply = (Option<String>, Option<String>, Option<u64>, u64, Option<String>, RoomFields, RoomNumbers);
+        let (owner, status, rank, waiting, token, room, (remaining, line_per_minute, opens_at)): Reply = redis::pipe()
             .hget(&keys.entry_buyer, entry_id)
             .hget(&keys.status, entry_id)
             .zrank(&keys.waiting, entry_id)
             .zcard(&keys.waiting)
             .hget(&keys.tokens, entry_id)
             .hmget(&keys.room, &["state", "rate", "cap", "ttl_ms", "grace_ms", "commitment"])
-            .hget(&keys.room, "remaining")
-            .hget(&keys.room, "line_per_minute")
+            .hmget(&keys.room, &["remaining", "line_per_minute", "opens_at"])
             .query_async(&mut redis)
             .await?;
         let (state, rate, cap, ttl, grace, _) = room;
@@ -294,6 +298,7 @@ impl RoomStore {
             },
             remaining,
             line_per_minute,
+            opens_at: opens_at.and_then(DateTime::from_timestamp_millis),
         })
     }
 
@@ -416,6 +421,7 @@ impl RoomStore {
             state,
             rate_per_second: text(6).parse().unwrap_or(0),
             remaining: text(7).parse().ok(),
+            opens_at: text(9).parse().ok().and_then(DateTime::from_timestamp_millis),
         })
     }
 

@@ -32,7 +32,14 @@ pub fn lower(name: &str, prefix: &str) -> String {
 pub fn position(p: &queue::PositionUpdate) -> Value {
     let waiting = matches!(p.status(), queue::EntryStatus::PreQueue | queue::EntryStatus::Waiting);
     let eta = p.eta.as_ref().and_then(|d| u64::try_from(d.seconds).ok()).map(std::time::Duration::from_secs);
-    let poll_after = waiting.then(|| crate::domain::polling::poll_after(p.position, eta));
+    // Until the open, measured on the waiting room's clock (both times are its own).
+    let until_open = p.sale_opens_at.as_ref().zip(p.as_of.as_ref()).map(|(opens, now)| {
+        std::time::Duration::from_secs(u64::try_from(opens.seconds.saturating_sub(now.seconds)).unwrap_or(0))
+    });
+    let poll_after = waiting.then(|| match until_open {
+        Some(until_open) => crate::domain::polling::poll_after_opening(until_open, &p.entry_id),
+        None => crate::domain::polling::poll_after(p.position, eta),
+    });
     json!({
         "entry_id": p.entry_id,
         "status": lower(p.status().as_str_name(), "ENTRY_STATUS_"),
@@ -43,6 +50,7 @@ pub fn position(p: &queue::PositionUpdate) -> Value {
         "admission_token": p.admission.as_ref().map(|a| a.token.clone()),
         "as_of": time(p.as_of.as_ref()),
         "poll_after_seconds": poll_after,
+        "sale_opens_at": time(p.sale_opens_at.as_ref()),
     })
 }
 

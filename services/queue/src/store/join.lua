@@ -2,7 +2,7 @@
 -- KEYS: room, buyers, waiting, prequeue, heartbeat, entry_buyer, status
 -- ARGV: buyer_id, new_entry_id
 -- KEYS (continued): tokens
--- Returns {outcome, entry_id, status, ahead, waiting, token, rate, remaining, state} with outcome
+-- Returns {outcome, entry_id, status, ahead, waiting, token, rate, remaining, state, opens_at} with outcome
 -- 'joined' | 'existing' (the place, so a join needs no second round trip), or {'error', reason}.
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return {'error', 'unknown_sale'} end
@@ -13,10 +13,10 @@ local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
 local function place(outcome, entry)
   local rank = redis.call('ZRANK', KEYS[3], entry)
-  local room = redis.call('HMGET', KEYS[1], 'rate', 'remaining')
+  local room = redis.call('HMGET', KEYS[1], 'rate', 'remaining', 'opens_at')
   return {outcome, entry, redis.call('HGET', KEYS[7], entry) or '', rank or -1,
           redis.call('ZCARD', KEYS[3]), redis.call('HGET', KEYS[8], entry) or '',
-          room[1] or '0', room[2] or '', state}
+          room[1] or '0', room[2] or '', state, room[3] or ''}
 end
 
 local existing = redis.call('HGET', KEYS[2], ARGV[1])

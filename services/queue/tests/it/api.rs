@@ -97,6 +97,9 @@ async fn buyers_join_watch_and_leave_with_tokens_that_verify() -> anyhow::Result
     }
     let alice = joined.expect("the pre-queue opened");
     assert_eq!(alice.position.as_ref().map(|p| p.status()), Some(wire::EntryStatus::PreQueue));
+    // The pre-queue is told when places are drawn: when to ask again.
+    let opens_at = alice.position.as_ref().and_then(|p| p.sale_opens_at).map(|t| t.seconds);
+    assert_eq!(opens_at, Some((now + chrono::Duration::milliseconds(500)).timestamp()));
     let again = client.join(join("alice")).await?.into_inner();
     assert_eq!(again.entry_id, alice.entry_id, "joining again keeps the place");
 
@@ -126,6 +129,7 @@ async fn buyers_join_watch_and_leave_with_tokens_that_verify() -> anyhow::Result
     }
     let last = last.expect("updates");
     assert_eq!(last.status(), wire::EntryStatus::Admitted);
+    assert_eq!(last.sale_opens_at, None, "past the pre-queue");
     let token = last.admission.expect("a token").token;
 
     // The verification library, with the published key, accepts it only for Alice and this sale.
