@@ -4,9 +4,11 @@
 //! after (untimed), so the map never fills; a buyer is reused at most once every
 //! [`REUSE_EVERY`] to stay under the gateway's per-account hold limit.
 //!
-//! Once the knee is known, a longer run at 70% of it times the journey around the hold — seat
-//! map, hold, checkout, and cancelling the unpaid order (which frees the seat again) — so "load
-//! held" has per-step p50/p99 next to it.
+//! Once the knee is known, a longer run at 70% of it: the same holds, and one buyer in
+//! [`JOURNEY_EVERY`] going through the journey around the hold instead — seat map, hold, checkout,
+//! and cancelling the unpaid order (which frees the seat again) — so "load held" has per-step
+//! p50/p99 next to it. (Every buyer on the journey would load the gateway four requests per hold,
+//! far past the hold knee: the steps' latencies would be the queue's, not the load held's.)
 
 use std::{collections::VecDeque, sync::Arc, time::Duration};
 
@@ -83,6 +85,8 @@ pub struct Knee {
 pub struct Held {
     pub holds_per_second: u32,
     pub seconds: u32,
+    /// Every this many-th hold was part of a whole journey.
+    pub journey_every: u64,
     pub steps: Vec<StepLatency>,
 }
 
@@ -97,6 +101,9 @@ pub struct StepLatency {
 
 /// The share of the knee the journey run holds.
 pub const HELD_SHARE: f64 = 0.7;
+
+/// In the run at [`HELD_SHARE`], every this many-th buyer goes through the whole journey.
+pub const JOURNEY_EVERY: u64 = 10;
 
 /// Where the steps break. Pure.
 pub fn judge(steps: Vec<KneeStep>, options: &KneeOptions) -> Knee {
@@ -164,13 +171,13 @@ pub async fn find(scenario: &Scenario, target: &Target, options: &KneeOptions) -
     if let Some(rate) = knee.knee_per_second {
         let held = ((f64::from(rate) * HELD_SHARE) as u32).max(1);
         let seconds = options.step_seconds * 3;
-        eprintln!("==> the journey at {held} holds/s (70% of the knee) for {seconds} s");
-        let samples = drive(&gateway, &performance, &pool, held, seconds, Probe::Journey).await;
+        eprintln!("==> {held} holds/s (70% of the knee) for {seconds} s, one in {JOURNEY_EVERY} a whole journey");
+        let samples = drive(&gateway, &performance, &pool, held, seconds, Some(JOURNEY_EVERY)).await;
         let steps = ["seat map", "hold", "checkout", "cancel"]
             .into_iter()
             .map(|step| latency(step, samples.iter().flat_map(|s| &s.steps).filter(|(name, ..)| *name == step)))
             .collect();
-        knee.held = Some(Held { holds_per_second: held, seconds, steps });
+        knee.held = Some(Held { holds_per_second: held, seconds, journey_every: JOURNEY_EVERY, steps });
     }
     Ok(knee)
 }
@@ -235,7 +242,7 @@ async fn hold_step(
     seconds: u32,
 ) -> KneeStep {
     let started = tokio::time::Instant::now();
-    let samples = drive(gateway, performance, pool, rate, seconds, Probe::Hold).await;
+    let samples = drive(gateway, performance, pool, rate, seconds, None).await;
     let hold = latency("hold", samples.iter().flat_map(|s| &s.steps));
     let last = samples.iter().map(|s| s.done).max().unwrap_or(started);
     let elapsed = last.duration_since(started).as_secs_f64().max(f64::from(seconds));
@@ -263,14 +270,15 @@ struct Sample {
 }
 
 /// `rate` probes a second for `seconds`, open loop: the first step is timed from when it was
-/// meant to start, so a stalled gateway cannot hide its tail behind a slower send rate.
+/// meant to start, so a stalled gateway cannot hide its tail behind a slower send rate. Holds, or
+/// with `journey_every` every so many a whole journey.
 async fn drive(
     gateway: &Gateway,
     performance: &str,
     pool: &Arc<Mutex<VecDeque<Admitted>>>,
     rate: u32,
     seconds: u32,
-    probe: Probe,
+    journey_every: Option<u64>,
 ) -> Vec<Sample> {
     let started = tokio::time::Instant::now();
     let total = u64::from(rate) * u64::from(seconds);
@@ -278,6 +286,10 @@ async fn drive(
     for i in 0..total {
         let intended = started + Duration::from_secs_f64(i as f64 / f64::from(rate));
         tokio::time::sleep_until(intended).await;
+        let probe = match journey_every {
+            Some(every) if i % every.max(1) == 0 => Probe::Journey,
+            _ => Probe::Hold,
+        };
         let (gateway, pool, performance) = (gateway.clone(), pool.clone(), performance.to_owned());
         tasks.spawn(async move {
             // The next buyer free to hold again (waiting for one counts against the latency).

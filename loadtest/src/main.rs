@@ -110,7 +110,10 @@ async fn rehearse(cli: Cli) -> anyhow::Result<bool> {
             None => println!("no knee found: {}", knee.broke),
         }
         if let Some(held) = &knee.held {
-            println!("the journey at {} holds/s for {} s:", held.holds_per_second, held.seconds);
+            println!(
+                "at 70% of the knee: {} holds/s for {} s, one buyer in {} through the whole journey:",
+                held.holds_per_second, held.seconds, held.journey_every
+            );
             for step in &held.steps {
                 println!(
                     "  {:<9} p50 {:>8.1} ms  p99 {:>8.1} ms  {} ok, {} failed",
