@@ -4,7 +4,7 @@
 
 use chrono::Utc;
 use floodgate_eventbus::{Event, EventHandler, HandlerError};
-use floodgate_proto::{catalog::v1 as catalog, payment::v1 as payment};
+use floodgate_proto::{EventPayload as _, catalog::v1 as catalog, payment::v1 as payment};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -16,6 +16,17 @@ pub struct BookingEvents {
 }
 
 impl EventHandler for BookingEvents {
+    fn wants(&self, event_type: &str) -> bool {
+        [
+            catalog::PerformancePublished::EVENT_TYPE,
+            catalog::SaleConfigChanged::EVENT_TYPE,
+            catalog::PricesChanged::EVENT_TYPE,
+            catalog::PerformanceCancelled::EVENT_TYPE,
+            payment::PaymentApproved::EVENT_TYPE,
+        ]
+        .contains(&event_type)
+    }
+
     async fn handle(&self, tx: &mut PgConnection, event: &Event) -> Result<(), HandlerError> {
         let now = Utc::now();
         let inventories = self.orders.inventories();

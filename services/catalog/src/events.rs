@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use floodgate_eventbus::{Event, EventHandler, HandlerError};
-use floodgate_proto::booking::v1 as booking;
+use floodgate_proto::{EventPayload as _, booking::v1 as booking};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -12,6 +12,16 @@ use uuid::Uuid;
 pub struct CatalogEvents;
 
 impl EventHandler for CatalogEvents {
+    /// Availability for listings, and sales for the box office; not the holds around them.
+    fn wants(&self, event_type: &str) -> bool {
+        [
+            booking::AvailabilityChanged::EVENT_TYPE,
+            booking::OrderConfirmed::EVENT_TYPE,
+            booking::OrderCancelled::EVENT_TYPE,
+        ]
+        .contains(&event_type)
+    }
+
     async fn handle(&self, tx: &mut PgConnection, event: &Event) -> Result<(), HandlerError> {
         if event.is::<booking::AvailabilityChanged>() {
             availability_changed(tx, &event.payload()?).await

@@ -5,7 +5,7 @@
 
 use chrono::Utc;
 use floodgate_eventbus::{Event, EventHandler, HandlerError};
-use floodgate_proto::booking::v1 as booking;
+use floodgate_proto::{EventPayload as _, booking::v1 as booking};
 use sqlx::PgConnection;
 
 use crate::accounts::messages::{Message, MessageSender};
@@ -30,6 +30,11 @@ fn money(minor: i64, currency: &str) -> String {
 }
 
 impl EventHandler for Confirmations {
+    /// Orders placed (who to write to) and confirmed (what to write); not the holds around them.
+    fn wants(&self, event_type: &str) -> bool {
+        [booking::OrderPlaced::EVENT_TYPE, booking::OrderConfirmed::EVENT_TYPE].contains(&event_type)
+    }
+
     async fn handle(&self, tx: &mut PgConnection, event: &Event) -> Result<(), HandlerError> {
         if event.is::<booking::OrderPlaced>() {
             let placed = event.payload::<booking::OrderPlaced>()?;

@@ -5,7 +5,7 @@
 
 use chrono::Utc;
 use floodgate_eventbus::{Event, EventHandler, HandlerError};
-use floodgate_proto::booking::v1 as booking;
+use floodgate_proto::{EventPayload as _, booking::v1 as booking};
 use sqlx::PgConnection;
 
 use crate::{
@@ -19,6 +19,17 @@ pub struct PaymentEvents {
 }
 
 impl EventHandler for PaymentEvents {
+    /// Order events only: the same topic carries every hold and release of an on-sale.
+    fn wants(&self, event_type: &str) -> bool {
+        [
+            booking::OrderPlaced::EVENT_TYPE,
+            booking::OrderRejected::EVENT_TYPE,
+            booking::OrderExpired::EVENT_TYPE,
+            booking::OrderCancelled::EVENT_TYPE,
+        ]
+        .contains(&event_type)
+    }
+
     async fn handle(&self, tx: &mut PgConnection, event: &Event) -> Result<(), HandlerError> {
         let now = Utc::now();
         let p = &self.payments;

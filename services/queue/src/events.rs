@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use floodgate_eventbus::{Application, BoxError, Event, HandlerError, Origin};
-use floodgate_proto::{booking::v1 as booking, catalog::v1 as catalog};
+use floodgate_proto::{EventPayload as _, booking::v1 as booking, catalog::v1 as catalog};
 use redis::AsyncCommands as _;
 
 use crate::store::{Inventory, Outflow, RoomState, RoomStore, Schedule, StoreError};
@@ -38,6 +38,19 @@ impl QueueEvents {
 }
 
 impl Application for QueueEvents {
+    fn wants(&self, event_type: &str) -> bool {
+        [
+            catalog::PerformancePublished::EVENT_TYPE,
+            catalog::SaleConfigChanged::EVENT_TYPE,
+            catalog::PerformanceCancelled::EVENT_TYPE,
+            booking::AvailabilityChanged::EVENT_TYPE,
+            booking::OrderPlaced::EVENT_TYPE,
+            booking::HoldExpired::EVENT_TYPE,
+            booking::SoldOut::EVENT_TYPE,
+        ]
+        .contains(&event_type)
+    }
+
     async fn apply(&self, _group: &str, event: &Event, _origin: &Origin) -> Result<bool, HandlerError> {
         if event.is::<catalog::PerformancePublished>() {
             let published: catalog::PerformancePublished = event.payload()?;

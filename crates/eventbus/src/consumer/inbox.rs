@@ -30,6 +30,10 @@ impl<H> PgInbox<H> {
 }
 
 impl<H: EventHandler> Application for PgInbox<H> {
+    fn wants(&self, event_type: &str) -> bool {
+        self.handler.wants(event_type)
+    }
+
     async fn apply(&self, group: &str, event: &Event, origin: &Origin) -> Result<bool, HandlerError> {
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(

@@ -3,9 +3,14 @@
 
 use std::{sync::atomic::Ordering, time::Duration};
 
-use floodgate_eventbus::{Consumer, OutboxRelay, Stream, outbox::Outbox};
+use floodgate_eventbus::{Consumer, Event, EventHandler, HandlerError, OutboxRelay, Stream, outbox::Outbox};
+use floodgate_proto::{
+    EventPayload as _,
+    catalog::v1::{PerformanceCancelled, SaleConfigChanged},
+};
 use floodgate_testkit::eventually;
 use rdkafka::producer::{FutureProducer, FutureRecord};
+use sqlx::PgConnection;
 use tokio_util::sync::CancellationToken;
 
 use crate::support::{self, Recorder};
@@ -122,5 +127,53 @@ async fn the_inbox_forgets_only_this_groups_entries_past_retention() -> anyhow::
         .fetch_all(&consumer_db.pool)
         .await?;
     assert_eq!(left, vec!["someone-else".to_owned(), group]);
+    Ok(())
+}
+
+/// Handles what [`Recorder`] handles, and wants nothing else.
+#[derive(Clone, Default)]
+struct Picky(Recorder);
+
+impl EventHandler for Picky {
+    fn wants(&self, event_type: &str) -> bool {
+        event_type == PerformanceCancelled::EVENT_TYPE
+    }
+
+    async fn handle(&self, tx: &mut PgConnection, event: &Event) -> Result<(), HandlerError> {
+        self.0.handle(tx, event).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_a_service_does_not_want_are_passed_over_without_an_inbox_row() -> anyhow::Result<()> {
+    let config = support::bus().await?;
+    let (producer_db, consumer_db) = support::databases().await?;
+    let outbox = Outbox::new(&config, Stream::Catalog);
+    // A wanted event, one of a type the handler does nothing with, a wanted one — same key, so
+    // the same partition, in that order.
+    let unwanted = Event::new("catalog", "perf-0", &SaleConfigChanged::default(), chrono::Utc::now());
+    let mut tx = producer_db.pool.begin().await?;
+    outbox.enqueue(&mut tx, &support::event(0, 1)).await?;
+    outbox.enqueue(&mut tx, &unwanted).await?;
+    outbox.enqueue(&mut tx, &support::event(1, 1)).await?;
+    tx.commit().await?;
+    OutboxRelay::new(producer_db.pool.clone(), &config)?.drain().await?;
+
+    let picky = Picky::default();
+    let stop = CancellationToken::new();
+    let consumer = Consumer::new(&config, "payment", &[Stream::Catalog], consumer_db.pool.clone(), picky.clone())?;
+    let running = tokio::spawn(consumer.run(stop.clone()));
+    eventually(Duration::from_secs(60), "both wanted events applied", || async {
+        Ok((support::received_count(&consumer_db).await? == 2).then_some(()))
+    })
+    .await?;
+    stop.cancel();
+    running.await??;
+    // The unwanted one never reached the handler (which would have refused it into the dead
+    // letters) and left no inbox row.
+    assert_eq!(picky.0.calls.load(Ordering::SeqCst), 2);
+    let count = |sql: &'static str| sqlx::query_scalar::<_, i64>(sql).fetch_one(&consumer_db.pool);
+    assert_eq!(count("SELECT count(*) FROM eventbus.inbox").await?, 2);
+    assert_eq!(count("SELECT count(*) FROM eventbus.dead_letter").await?, 0);
     Ok(())
 }
