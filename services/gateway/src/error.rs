@@ -119,6 +119,7 @@ impl ApiError {
             Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => {
                 return ApiError::UpstreamUnavailable { service };
             }
+            Code::Unknown if broke_in_transit(status) => return ApiError::UpstreamUnavailable { service },
             Code::Ok | Code::Unknown | Code::Internal | Code::Unimplemented | Code::DataLoss => {
                 tracing::error!(service, code = ?status.code(), message = status.message(), "upstream failed");
                 return ApiError::Internal;
@@ -133,6 +134,14 @@ impl ApiError {
         let code = named.map_or_else(|| format!("{:?}", status.code()).to_uppercase(), str::to_owned);
         ApiError::Upstream { status: http, code, message: status.message().to_owned() }
     }
+}
+
+/// The call never got an answer: the connection to the upstream broke under it. tonic reports
+/// that as UNKNOWN "transport error" — seen on payment approvals in a stadium rehearsal, where it
+/// became a 500 for what is an upstream being away.
+fn broke_in_transit(status: &tonic::Status) -> bool {
+    std::error::Error::source(status).is_some_and(|source| source.is::<tonic::transport::Error>())
+        || status.message() == "transport error"
 }
 
 impl IntoResponse for ApiError {
@@ -178,6 +187,14 @@ mod tests {
             assert_eq!(error.code(), code);
             assert_eq!(error.status().as_u16(), status);
         }
+    }
+
+    #[test]
+    fn a_connection_broken_under_a_call_is_the_upstream_away_not_an_internal_error() {
+        let broken = ApiError::from_status("payment", &tonic::Status::unknown("transport error"));
+        assert_eq!((broken.code(), broken.status().as_u16()), ("UPSTREAM_UNAVAILABLE", 503));
+        let unknown = ApiError::from_status("payment", &tonic::Status::unknown("something odd"));
+        assert_eq!((unknown.code(), unknown.status().as_u16()), ("INTERNAL", 500));
     }
 
     #[test]

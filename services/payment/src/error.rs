@@ -26,6 +26,8 @@ pub enum PaymentError {
     Refund(#[from] RefundError),
     #[error("a request with this idempotency key is still in progress")]
     InProgress,
+    #[error("the payment changed while it was being started; read it again")]
+    Changed,
     #[error("this idempotency key was used with different parameters")]
     KeyReused,
     #[error(transparent)]
@@ -53,6 +55,7 @@ impl PaymentError {
             PaymentError::Transition(_) => (Code::FailedPrecondition, "PAYMENT_STATE"),
             PaymentError::Refund(_) => (Code::FailedPrecondition, "REFUND_EXCEEDS_CAPTURE"),
             PaymentError::InProgress => (Code::Aborted, "IDEMPOTENCY_IN_PROGRESS"),
+            PaymentError::Changed => (Code::Aborted, "PAYMENT_CHANGED"),
             PaymentError::KeyReused => (Code::InvalidArgument, "IDEMPOTENCY_KEY_REUSED"),
             PaymentError::Provider(ProviderError::Webhook(_)) => (Code::Unauthenticated, "WEBHOOK_REJECTED"),
             PaymentError::Provider(ProviderError::MalformedWebhook) => (Code::InvalidArgument, "WEBHOOK_MALFORMED"),

@@ -122,6 +122,12 @@ impl Payments {
     }
 
     /// Starts (or restarts, after a failure) the provider flow; returns where to send the buyer.
+    ///
+    /// Checked, then asked, then recorded: no transaction, row lock or pooled connection is held
+    /// across the provider's round trip. In an on-sale that call is the slow part; holding a
+    /// connection through it drained payment's pool in a stadium rehearsal (2 s waits for a
+    /// connection, approvals failing behind prepares). A payment that changed meanwhile (another
+    /// prepare of the same order won) is not overwritten: [`PaymentError::Changed`].
     pub async fn prepare(
         &self,
         order_id: Uuid,
@@ -129,26 +135,31 @@ impl Payments {
         urls: &ReturnUrls,
         now: DateTime<Utc>,
     ) -> Result<(PaymentRecord, String), PaymentError> {
-        let mut tx = self.pool.begin().await?;
-        let mut payment = record::find(&mut tx, By::Order(order_id), true)
-            .await?
-            .filter(|p| p.buyer_key == buyer_key)
-            .ok_or(PaymentError::NotFound("payment"))?;
-        if payment.order_closed {
+        let before = self.get(By::Order(order_id), Some(buyer_key)).await?;
+        if before.order_closed {
             return Err(PaymentError::OrderClosed);
         }
-        payment.status = payment.status.next(PaymentEvent::Prepare)?;
+        before.status.next(PaymentEvent::Prepare)?;
         let ready = self
             .provider
             .ready(&ReadyRequest {
                 partner_order: order_id.to_string(),
-                amount_minor: payment.amount_minor,
-                currency: payment.currency.clone(),
+                amount_minor: before.amount_minor,
+                currency: before.currency.clone(),
                 approve_url: urls.approve.clone(),
                 cancel_url: urls.cancel.clone(),
                 fail_url: urls.fail.clone(),
             })
             .await?;
+        let mut tx = self.pool.begin().await?;
+        let mut payment = self.locked(&mut tx, before.id, Some(buyer_key)).await?;
+        if payment.order_closed {
+            return Err(PaymentError::OrderClosed);
+        }
+        if payment.updated_at != before.updated_at {
+            return Err(PaymentError::Changed);
+        }
+        payment.status = payment.status.next(PaymentEvent::Prepare)?;
         payment.tid = Some(ready.tid);
         payment.failure_code = None;
         record::save(&mut tx, &payment, now).await?;

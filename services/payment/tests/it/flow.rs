@@ -120,3 +120,36 @@ async fn an_order_that_expires_unpaid_cancels_its_payment() -> anyhow::Result<()
     assert_eq!(code(&pay.prepare(order, "erin", "p2").await.unwrap_err()), "ORDER_CLOSED");
     pay.ledger_agrees().await
 }
+
+/// Found by the stadium rehearsal: a prepare held its row lock and pooled connection through the
+/// provider's round trip, and under load drained the pool.
+#[tokio::test]
+async fn starting_a_payment_holds_nothing_while_the_provider_answers() -> anyhow::Result<()> {
+    let slow = Knobs { latency: std::time::Duration::from_millis(400), ..Knobs::default() };
+    let pay = Pay::new(slow).await?;
+    let order = pay.order("alice", 150_000).await?;
+    // Two tabs start paying the same order at once: both reach the provider; the first answer
+    // recorded wins and the other is told the payment changed — never a silent second tid.
+    let (first, second) = tokio::join!(pay.prepare(order, "alice", "tab-1"), async {
+        // Meanwhile the payment row is free to lock (nobody holds it across the provider call).
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        let mut tx = pay.db.pool.begin().await?;
+        sqlx::query("SELECT 1 FROM payments WHERE order_id = $1 FOR UPDATE NOWAIT")
+            .bind(order)
+            .execute(&mut *tx)
+            .await?;
+        tx.rollback().await?;
+        anyhow::Ok(pay.prepare(order, "alice", "tab-2").await)
+    });
+    let second = second?;
+    let (won, lost) = match (first, second) {
+        (Ok(won), Err(lost)) | (Err(lost), Ok(won)) => (won, lost),
+        (first, second) => anyhow::bail!("one start should win: {first:?} / {second:?}"),
+    };
+    assert_eq!(code(&lost), "PAYMENT_CHANGED");
+    let payment = pay.payments.get(floodgate_payment::payments::By::Order(order), None).await?;
+    assert_eq!(payment.tid.as_deref(), Some(won.provider_tid.as_str()), "the winner's transaction is the one kept");
+    let token = pay.buyer_approves(&won.redirect_url, None).await?;
+    assert_eq!(pay.approve(&won, &token, "alice", "a1").await?.status(), wire::PaymentStatus::Approved);
+    pay.ledger_agrees().await
+}
