@@ -424,8 +424,11 @@ impl Shop {
         let status = order.as_ref().ok().and_then(|o| o.text("status"));
         match status.as_deref() {
             Some("confirmed") => {
-                let tickets = self.gateway.get(session, &format!("/v1/tickets?order_id={order_id}")).await;
-                let count = tickets.map_or(0, |t| t.body["tickets"].as_array().map_or(0, Vec::len));
+                // Sold is what the confirmed order holds. (Counted from the ticket list fetched
+                // next, a shed fetch counted a sold order as none: 5,300 of 19,150 in a run.)
+                let lines = order.as_ref().ok().and_then(|o| o.body["lines"].as_array().cloned()).unwrap_or_default();
+                let count = lines.iter().filter(|line| line["cancelled"] != true).count();
+                let _ = self.gateway.get(session, &format!("/v1/tickets?order_id={order_id}")).await;
                 let value = json!({"order_id": order_id, "tickets": count});
                 recorder.complete(buyer, Op::Confirmed, intended, Kind::Ok, None, value);
                 recorder.progress.tickets_sold.fetch_add(count as u64, Relaxed);

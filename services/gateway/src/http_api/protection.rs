@@ -71,8 +71,8 @@ impl Protection {
     }
 }
 
-/// Which requests the shedder keeps room for. A buyer who holds seats, checks out, pays or watches
-/// their order is the sale's revenue and holds its places: shed past their retries, they leave
+/// Which requests the shedder keeps room for. A buyer who holds seats, checks out, pays, watches
+/// their order or opens their tickets is the sale's revenue and holds its places: shed past their retries, they leave
 /// seats locked for a hold's or a payment deadline's length (a stadium rehearsal left 6,000 places
 /// so while waiting-room polls filled the gateway). Everyone else — waiting, joining, browsing,
 /// reading the seat map — loses nothing by asking again a little later.
@@ -85,8 +85,9 @@ pub enum Lane {
 impl Lane {
     /// The lane of a request, by its path. (A made-up path into the buying lane gets a cheap 404.)
     pub fn of(path: &str) -> Self {
-        let buying =
-            path.starts_with("/v1/orders") || (path.starts_with("/v1/performances/") && path.contains("/holds"));
+        let buying = path.starts_with("/v1/orders")
+            || path.starts_with("/v1/tickets")
+            || (path.starts_with("/v1/performances/") && path.contains("/holds"));
         if buying { Self::Buying } else { Self::Waiting }
     }
 
@@ -222,6 +223,7 @@ mod tests {
             "/v1/orders/o-1",
             "/v1/orders/o-1/payment",
             "/v1/orders/o-1/payment/approve",
+            "/v1/tickets",
         ] {
             assert_eq!(Lane::of(path), Lane::Buying, "{path}");
         }
