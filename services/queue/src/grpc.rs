@@ -47,8 +47,8 @@ impl QueueApi {
             // Not "forbidden": whether someone else's entry exists is not the caller's business.
             return Err(status(StoreError::UnknownEntry(entry_id.to_owned())));
         }
-        let mut update = self.update(entry_id, &view.place, view.state, view.outflow, view.line_per_minute);
-        pre_queue_until(&mut update, view.opens_at);
+        let mut update =
+            self.update(entry_id, &view.place, view.state, view.outflow, view.line_per_minute, view.opens_at);
         self.add_odds(&mut update, &view.place, view.remaining);
         Ok(update)
     }
@@ -70,6 +70,7 @@ impl QueueApi {
         state: RoomState,
         outflow: Outflow,
         line_per_minute: Option<u64>,
+        opens_at: Option<chrono::DateTime<Utc>>,
     ) -> wire::PositionUpdate {
         let status = match (place.status.as_str(), state) {
             ("admitted", _) => wire::EntryStatus::Admitted,
@@ -97,7 +98,14 @@ impl QueueApi {
             odds: None,
             admission,
             as_of: Some(prost_types::Timestamp { seconds: Utc::now().timestamp(), nanos: 0 }),
-            sale_opens_at: None,
+            // A pre-queue buyer is told when the sale opens: their place in line is drawn then, so
+            // that is when they should ask again (not every few seconds before it).
+            sale_opens_at: opens_at.filter(|_| status == wire::EntryStatus::PreQueue).map(|at| {
+                prost_types::Timestamp {
+                    seconds: at.timestamp(),
+                    nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or(0),
+                }
+            }),
         }
     }
 
@@ -112,15 +120,6 @@ impl QueueApi {
             seed_commitment: commitment.unwrap_or_default(),
             ..Default::default()
         })
-    }
-}
-
-/// A pre-queue buyer is told when the sale opens: their place in line is drawn then, so that is
-/// when they should ask again (not every few seconds before it).
-fn pre_queue_until(update: &mut wire::PositionUpdate, opens_at: Option<chrono::DateTime<Utc>>) {
-    if update.status() == wire::EntryStatus::PreQueue {
-        update.sale_opens_at = opens_at
-            .map(|at| prost_types::Timestamp { seconds: at.timestamp(), nanos: at.timestamp_subsec_nanos() as i32 });
     }
 }
 
@@ -140,8 +139,7 @@ impl QueueService for QueueApi {
             admission_ttl: Duration::ZERO,
             heartbeat_grace: Duration::ZERO,
         };
-        let mut position = self.update(&joined.entry_id, &joined.place, joined.state, outflow, None);
-        pre_queue_until(&mut position, joined.opens_at);
+        let mut position = self.update(&joined.entry_id, &joined.place, joined.state, outflow, None, joined.opens_at);
         self.add_odds(&mut position, &joined.place, joined.remaining);
         Ok(Response::new(wire::JoinResponse { entry_id: joined.entry_id, position: Some(position) }))
     }
