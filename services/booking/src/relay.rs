@@ -178,8 +178,15 @@ fn to_event(performance: Uuid, entry: &StreamEvent) -> Option<Event> {
         ),
         "released" => (
             wire::SeatsReleased::EVENT_TYPE,
-            wire::SeatsReleased { performance_id, hold_id, seats, general_admission, inventory_version: version }
-                .encode_to_vec(),
+            wire::SeatsReleased {
+                performance_id,
+                hold_id,
+                seats,
+                general_admission,
+                inventory_version: version,
+                buyer_key: field("buyer"),
+            }
+            .encode_to_vec(),
         ),
         "expired" => (
             wire::HoldExpired::EVENT_TYPE,

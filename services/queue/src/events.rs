@@ -46,6 +46,7 @@ impl Application for QueueEvents {
             booking::AvailabilityChanged::EVENT_TYPE,
             booking::OrderPlaced::EVENT_TYPE,
             booking::HoldExpired::EVENT_TYPE,
+            booking::SeatsReleased::EVENT_TYPE,
             booking::SoldOut::EVENT_TYPE,
         ]
         .contains(&event_type)
@@ -90,6 +91,13 @@ impl Application for QueueEvents {
             // if they are still there, their admission still lets them hold again.
             let expired: booking::HoldExpired = event.payload()?;
             self.finish_buyer(&expired.performance_id, &expired.buyer_key).await?;
+        } else if event.is::<booking::SeatsReleased>() {
+            // The buyer gave the seats back (changed their mind, or gave up): as for a lapsed
+            // hold. Those who only went back to the seat map hold again on the same admission.
+            // (Without this, a buyer who let go kept a slot for the rest of their admission —
+            // ten minutes in the stadium rehearsal — while the room held the line back.)
+            let released: booking::SeatsReleased = event.payload()?;
+            self.finish_buyer(&released.performance_id, &released.buyer_key).await?;
         } else if event.is::<booking::SoldOut>() {
             let sold_out: booking::SoldOut = event.payload()?;
             ignore_unknown(self.store.set_state(&sold_out.performance_id, RoomState::SoldOut).await)?;

@@ -18,6 +18,15 @@ use crate::{
 /// How often a watched position is pushed.
 const WATCH_EVERY: Duration = Duration::from_secs(1);
 
+/// Whether reading a position counts as the buyer being there.
+#[derive(Debug, Clone, Copy)]
+enum Asking {
+    /// The buyer asks or watches: the read records their heartbeat.
+    Present,
+    /// Reading on the way to something else (leaving, joining).
+    Only,
+}
+
 #[derive(Debug, Clone)]
 pub struct QueueApi {
     store: RoomStore,
@@ -29,20 +38,20 @@ impl QueueApi {
         Self { store, key }
     }
 
-    /// The entry's place, after checking it belongs to `buyer_id`.
-    /// A buyer asking for their place — or watching it — is present: their turn is kept. (Without
-    /// this, anyone who waited past the heartbeat grace lost their turn at the front, however
-    /// attentively they watched; the rehearsal kit found it.) Best effort: a missed beat costs
-    /// nothing until the grace runs out.
-    async fn still_here(&self, sale: &str, entry_id: &str) {
-        if let Err(error) = self.store.heartbeat(sale, entry_id).await {
-            tracing::warn!(%error, sale, entry_id, "heartbeat not recorded");
-        }
-    }
-
-    async fn position(&self, sale: &str, entry_id: &str, buyer_id: &str) -> Result<wire::PositionUpdate, Status> {
+    /// The entry's place, after checking it belongs to `buyer_id`. A buyer asking for their place
+    /// — or watching it — is present ([`Asking::Present`]): their turn is kept. (Without this,
+    /// anyone who waited past the heartbeat grace lost their turn at the front, however
+    /// attentively they watched; the rehearsal kit found it.)
+    async fn position(
+        &self,
+        sale: &str,
+        entry_id: &str,
+        buyer_id: &str,
+        asking: Asking,
+    ) -> Result<wire::PositionUpdate, Status> {
         // One round trip to Redis: this answers every join and every poll.
-        let view = self.store.view(sale, entry_id).await.map_err(status)?;
+        let present = matches!(asking, Asking::Present).then_some(buyer_id);
+        let view = self.store.view(sale, entry_id, present).await.map_err(status)?;
         if view.owner != buyer_id {
             // Not "forbidden": whether someone else's entry exists is not the caller's business.
             return Err(status(StoreError::UnknownEntry(entry_id.to_owned())));
@@ -149,8 +158,7 @@ impl QueueService for QueueApi {
         request: Request<wire::GetPositionRequest>,
     ) -> Result<Response<wire::PositionUpdate>, Status> {
         let r = request.into_inner();
-        let position = self.position(&r.sale_id, &r.entry_id, &r.buyer_id).await?;
-        self.still_here(&r.sale_id, &r.entry_id).await;
+        let position = self.position(&r.sale_id, &r.entry_id, &r.buyer_id, Asking::Present).await?;
         Ok(Response::new(position))
     }
 
@@ -160,7 +168,7 @@ impl QueueService for QueueApi {
     ) -> Result<Response<PositionStream>, Status> {
         let r = request.into_inner();
         // Fail fast on someone else's or an unknown entry.
-        let first = self.position(&r.sale_id, &r.entry_id, &r.buyer_id).await?;
+        let first = self.position(&r.sale_id, &r.entry_id, &r.buyer_id, Asking::Present).await?;
         let api = self.clone();
         let stream = futures::stream::unfold((Some(first), api, r, false), |(next, api, r, done)| async move {
             if done {
@@ -170,8 +178,7 @@ impl QueueService for QueueApi {
                 Some(update) => Ok(update),
                 None => {
                     tokio::time::sleep(WATCH_EVERY).await;
-                    api.still_here(&r.sale_id, &r.entry_id).await;
-                    api.position(&r.sale_id, &r.entry_id, &r.buyer_id).await
+                    api.position(&r.sale_id, &r.entry_id, &r.buyer_id, Asking::Present).await
                 }
             };
             // The stream ends after a final state (or an error).
@@ -189,14 +196,13 @@ impl QueueService for QueueApi {
         request: Request<wire::HeartbeatRequest>,
     ) -> Result<Response<wire::HeartbeatResponse>, Status> {
         let r = request.into_inner();
-        let position = self.position(&r.sale_id, &r.entry_id, &r.buyer_id).await?;
-        self.store.heartbeat(&r.sale_id, &r.entry_id).await.map_err(status)?;
+        let position = self.position(&r.sale_id, &r.entry_id, &r.buyer_id, Asking::Present).await?;
         Ok(Response::new(wire::HeartbeatResponse { position: Some(position) }))
     }
 
     async fn leave(&self, request: Request<wire::LeaveRequest>) -> Result<Response<wire::LeaveResponse>, Status> {
         let r = request.into_inner();
-        self.position(&r.sale_id, &r.entry_id, &r.buyer_id).await?;
+        self.position(&r.sale_id, &r.entry_id, &r.buyer_id, Asking::Only).await?;
         self.store.leave(&r.sale_id, &r.entry_id).await.map_err(status)?;
         Ok(Response::new(wire::LeaveResponse {}))
     }

@@ -8,6 +8,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use redis::{AsyncCommands as _, Script, aio::ConnectionManager};
 
+/// Records a heartbeat (`store/beat.lua`).
+const BEAT: &str = include_str!("store/beat.lua");
+
 /// Room states, as stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RoomState {
@@ -182,6 +185,7 @@ pub struct RoomStore {
     join: Script,
     admit: Script,
     open: Script,
+    beat: Script,
 }
 
 impl std::fmt::Debug for RoomStore {
@@ -198,6 +202,7 @@ impl RoomStore {
             join: Script::new(include_str!("store/join.lua")),
             admit: Script::new(include_str!("store/admit.lua")),
             open: Script::new(include_str!("store/open.lua")),
+            beat: Script::new(BEAT),
         }
     }
 
@@ -265,12 +270,27 @@ impl RoomStore {
     }
 
     /// Everything a position answer needs, in one round trip: the entry's owner and place, the
-    /// room's state and outflow, and the seats left.
-    pub async fn view(&self, sale: &str, entry_id: &str) -> Result<View, StoreError> {
+    /// room's state and outflow, and the seats left. When `present` names the buyer asking, the
+    /// same round trip records their heartbeat (on their own entry only): a poll was three round
+    /// trips, and a stadium's waiting room is mostly polls.
+    pub async fn view(&self, sale: &str, entry_id: &str, present: Option<&str>) -> Result<View, StoreError> {
         let keys = self.keys(sale);
         let mut redis = self.redis.clone();
+        let mut pipe = redis::pipe();
+        if let Some(buyer) = present {
+            // EVAL, not EVALSHA: a pipeline cannot load a script it finds missing; Redis keeps
+            // EVAL's scripts compiled by their hash, so the text costs a hash, not a compile.
+            pipe.cmd("EVAL")
+                .arg(BEAT)
+                .arg(2)
+                .arg(&keys.heartbeat)
+                .arg(&keys.entry_buyer)
+                .arg(entry_id)
+                .arg(buyer)
+                .ignore();
+        }
         type Reply = (Option<String>, Option<String>, Option<u64>, u64, Option<String>, RoomFields, RoomNumbers);
-        let (owner, status, rank, waiting, token, room, (remaining, line_per_minute, opens_at)): Reply = redis::pipe()
+        let (owner, status, rank, waiting, token, room, (remaining, line_per_minute, opens_at)): Reply = pipe
             .hget(&keys.entry_buyer, entry_id)
             .hget(&keys.status, entry_id)
             .zrank(&keys.waiting, entry_id)
@@ -479,16 +499,17 @@ impl RoomStore {
         Ok(Place { status, ahead: rank.unwrap_or(0), waiting, token })
     }
 
+    /// The entry's buyer is still there (see [`Self::view`] for a heartbeat with the answer).
     pub async fn heartbeat(&self, sale: &str, entry_id: &str) -> Result<(), StoreError> {
         let keys = self.keys(sale);
         let mut redis = self.redis.clone();
-        let (seconds, micros): (u64, u64) = redis::cmd("TIME").query_async(&mut redis).await?;
-        let _: () = redis::cmd("ZADD")
-            .arg(&keys.heartbeat)
-            .arg("XX")
-            .arg(seconds * 1000 + micros / 1000)
+        let _: u64 = self
+            .beat
+            .key(&keys.heartbeat)
+            .key(&keys.entry_buyer)
             .arg(entry_id)
-            .query_async(&mut redis)
+            .arg("")
+            .invoke_async(&mut redis)
             .await?;
         Ok(())
     }

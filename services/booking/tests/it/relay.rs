@@ -69,6 +69,7 @@ async fn holds_and_releases_are_published_with_an_availability_snapshot() -> any
     assert_eq!(held.general_admission[0].quantity, 3);
     let released = events[2].payload::<wire::SeatsReleased>()?;
     assert!(released.inventory_version > held.inventory_version, "versions only grow");
+    assert_eq!(released.buyer_key, alice.key(), "the waiting room frees the slot of whoever let go");
     let snapshot = events[3].payload::<wire::AvailabilityChanged>()?;
     assert_eq!((snapshot.capacity, snapshot.held, snapshot.sold), (30 + 11 + 50, 5, 0));
     assert_eq!(snapshot.available + snapshot.held + snapshot.sold, snapshot.capacity, "I5");

@@ -49,9 +49,9 @@ fn expired(sale: &str, buyer_key: &str) -> booking::HoldExpired {
 }
 
 #[tokio::test]
-async fn a_lapsed_hold_or_a_placed_order_frees_the_shoppers_slot() -> anyhow::Result<()> {
+async fn a_lapsed_hold_a_released_one_or_a_placed_order_frees_the_shoppers_slot() -> anyhow::Result<()> {
     let (events, _redis) = room("s1", 2).await?;
-    for buyer in ["user:a", "user:b", "user:c"] {
+    for buyer in ["user:a", "user:b", "user:c", "user:d"] {
         events.store.join("s1", buyer).await?;
     }
     assert_eq!(admit(&events.store, "s1").await?, ["user:a", "user:b"], "two slots");
@@ -73,5 +73,11 @@ async fn a_lapsed_hold_or_a_placed_order_frees_the_shoppers_slot() -> anyhow::Re
     };
     deliver(&events, &placed).await?;
     assert_eq!(events.store.stats("s1").await?.active, 1, "b's slot is free; c shops");
+
+    let released =
+        booking::SeatsReleased { performance_id: "s1".into(), buyer_key: "user:c".into(), ..Default::default() };
+    deliver(&events, &released).await?;
+    assert_eq!(events.store.stats("s1").await?.active, 0, "c gave the seats back");
+    assert_eq!(admit(&events.store, "s1").await?, ["user:d"]);
     Ok(())
 }

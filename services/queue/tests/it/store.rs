@@ -136,6 +136,37 @@ async fn two_replicas_never_exceed_the_rate_or_the_cap_or_admit_twice() -> anyho
 }
 
 #[tokio::test]
+async fn a_look_by_its_buyer_keeps_the_turn_and_nobody_else_s_does() -> anyhow::Result<()> {
+    let store = store().await?;
+    let grace = Duration::from_millis(300);
+    store
+        .create_room("s4-look", RoomState::Paused, Outflow { heartbeat_grace: grace, ..outflow(1_000, 1_000) })
+        .await?;
+    let mine = store.join("s4-look", "alice").await?.entry_id;
+    let peeked = store.join("s4-look", "bob").await?.entry_id;
+    let stolen = store.join("s4-look", "carol").await?.entry_id;
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    // Alice asks for her place; Bob's is only read; Mallory asks with Carol's entry id.
+    assert_eq!(store.view("s4-look", &mine, Some("alice")).await?.owner, "alice");
+    store.view("s4-look", &peeked, None).await?;
+    store.view("s4-look", &stolen, Some("mallory")).await?;
+
+    store.set_state("s4-look", RoomState::Open).await?;
+    let mut admitted = Vec::new();
+    for _ in 0..20 {
+        admitted.extend(store.admit("s4-look", 10).await?.into_iter().map(|a| a.buyer_id));
+        if !admitted.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(admitted, ["alice"]);
+    assert_eq!(store.place("s4-look", &peeked).await?.status, "abandoned");
+    assert_eq!(store.place("s4-look", &stolen).await?.status, "abandoned");
+    Ok(())
+}
+
+#[tokio::test]
 async fn buyers_who_stop_heartbeating_lose_their_turn_and_pause_holds_the_line() -> anyhow::Result<()> {
     let store = store().await?;
     store
@@ -218,7 +249,7 @@ async fn the_line_speed_is_measured_between_snapshots() -> anyhow::Result<()> {
     let start = chrono::Utc::now();
     let window = Duration::from_secs(10);
     assert!(store.snapshot_stats("s-speed", start, window).await?);
-    assert_eq!(store.view("s-speed", &entries[4]).await?.line_per_minute, None, "one snapshot measures nothing");
+    assert_eq!(store.view("s-speed", &entries[4], None).await?.line_per_minute, None, "one snapshot measures nothing");
     let mut admitted = 0;
     for _ in 0..20 {
         admitted += store.admit("s-speed", 10).await?.len();
@@ -227,6 +258,6 @@ async fn the_line_speed_is_measured_between_snapshots() -> anyhow::Result<()> {
     assert_eq!(admitted, 2, "the cap of two shoppers holds the line");
     // A minute later (by the snapshot clock) the line had moved by two.
     assert!(store.snapshot_stats("s-speed", start + chrono::Duration::seconds(60), window).await?);
-    assert_eq!(store.view("s-speed", &entries[4]).await?.line_per_minute, Some(2));
+    assert_eq!(store.view("s-speed", &entries[4], None).await?.line_per_minute, Some(2));
     Ok(())
 }
