@@ -6,7 +6,9 @@ use std::{env, fs, io, path::PathBuf};
 use prost::Message;
 
 fn main() -> io::Result<()> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../proto");
+    // Read when the script runs, not baked in when it was compiled: a build directory shared by
+    // two checkouts would otherwise compile the other checkout's (perhaps deleted) contracts.
+    let root = PathBuf::from(env::var("CARGO_MANIFEST_DIR").map_err(io::Error::other)?).join("../../proto");
     let files = proto_files(&root.join("floodgate"))?;
     println!("cargo:rerun-if-changed={}", root.display());
 
