@@ -3,7 +3,7 @@
 //! from a fresh view if another buyer won a seat in between.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, VecDeque},
     sync::{Arc, Mutex, PoisonError},
     time::{Duration, Instant},
 };
@@ -86,7 +86,34 @@ const _: () = assert!(VIEW_FOR.as_millis() * 2 < CLAIM_FOR.as_millis());
 /// Buyers arriving together would otherwise all pick the same best seat from the same view, and
 /// all but one would lose the hold and choose again — work growing with the square of the burst.
 /// A claim only steers the choice; the hold script still decides who gets a seat.
-type Claimed = HashMap<Uuid, HashMap<String, Instant>>;
+type Claimed = HashMap<Uuid, SeatClaims>;
+
+/// One performance's claims, oldest first, as flat seat indices. (Kept as seat ids, choosing
+/// around them hashed every id claimed in the last second on every hold: a thousand string
+/// lookups per hold at a thousand holds a second.)
+#[derive(Debug, Default)]
+struct SeatClaims {
+    made: VecDeque<(Instant, Vec<usize>)>,
+}
+
+impl SeatClaims {
+    fn lapse(&mut self, now: Instant) {
+        while self.made.front().is_some_and(|(at, _)| now.duration_since(*at) >= CLAIM_FOR) {
+            self.made.pop_front();
+        }
+    }
+
+    fn seats(&self) -> impl Iterator<Item = usize> + '_ {
+        self.made.iter().flat_map(|(_, seats)| seats.iter().copied())
+    }
+
+    /// Withdraws the claim on exactly these seats (the newest such).
+    fn withdraw(&mut self, seats: &[usize]) {
+        if let Some(found) = self.made.iter().rposition(|(_, claimed)| claimed == seats) {
+            self.made.remove(found);
+        }
+    }
+}
 
 /// How long a placed hold's seats stay claimed: until views read after it show them taken.
 const CLAIM_FOR: Duration = Duration::from_secs(1);
@@ -94,6 +121,10 @@ const CLAIM_FOR: Duration = Duration::from_secs(1);
 /// Tokens remembered after their signature checked out. A buyer holds, retries and checks out
 /// with one token; the signature (the costliest step of a hold) is checked once per process.
 const MAX_VERIFIED: usize = 100_000;
+
+fn indices(layout: &Layout, seats: &[String]) -> Vec<usize> {
+    seats.iter().filter_map(|seat| layout.index_of(seat)).collect()
+}
 
 /// What a hold asks for, as received.
 #[derive(Debug, Clone)]
@@ -195,7 +226,7 @@ impl Holds {
             };
             let placed = self.place(performance, request).await;
             if placed.is_err() {
-                self.unclaim(performance, &seats);
+                self.unclaim(performance, &found.layout, &seats);
             }
             match placed {
                 // Someone was faster on one of them: look again.
@@ -244,22 +275,19 @@ impl Holds {
         };
         let now = Instant::now();
         let claimed = claims.entry(performance).or_default();
-        claimed.retain(|_, at| now.duration_since(*at) < CLAIM_FOR);
-        let mut around_claims = taken.clone();
-        found.layout.add_to(&mut around_claims, claimed.keys().map(String::as_str));
+        claimed.lapse(now);
+        let around_claims = taken.with_indices(claimed.seats());
         let choice = best_available::choose(&found.layout, &around_claims, wanted)
             .or_else(|| best_available::choose(&found.layout, taken, wanted))?;
-        claimed.extend(choice.seat_ids.iter().map(|seat| (seat.clone(), now)));
+        claimed.made.push_back((now, indices(&found.layout, &choice.seat_ids)));
         Some(choice.seat_ids)
     }
 
-    fn unclaim(&self, performance: Uuid, seats: &[String]) {
+    fn unclaim(&self, performance: Uuid, layout: &Layout, seats: &[String]) {
         if let Ok(mut claims) = self.claims.lock()
             && let Some(claimed) = claims.get_mut(&performance)
         {
-            for seat in seats {
-                claimed.remove(seat);
-            }
+            claimed.withdraw(&indices(layout, seats));
         }
     }
 
@@ -338,4 +366,30 @@ fn validate(wanted: &SeatsWanted) -> Result<(), BookingError> {
         return Err(BookingError::invalid("idempotency_key", "at most 128 printable characters"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn claims_lapse_after_their_time_and_a_failed_hold_withdraws_only_its_own() {
+        let start = Instant::now();
+        let mut claims = SeatClaims::default();
+        claims.made.push_back((start, vec![1, 2]));
+        claims.made.push_back((start + Duration::from_millis(400), vec![2, 3]));
+        claims.made.push_back((start + Duration::from_millis(500), vec![7]));
+        claims.lapse(start + Duration::from_millis(600));
+        assert_eq!(claims.seats().collect::<Vec<_>>(), [1, 2, 2, 3, 7], "nothing lapsed yet");
+
+        claims.withdraw(&[2, 3]);
+        assert_eq!(claims.seats().collect::<Vec<_>>(), [1, 2, 7], "seat 2 is still claimed by the first");
+        claims.withdraw(&[9]);
+        assert_eq!(claims.seats().count(), 3, "withdrawing what was never claimed changes nothing");
+
+        claims.lapse(start + CLAIM_FOR);
+        assert_eq!(claims.seats().collect::<Vec<_>>(), [7]);
+        claims.lapse(start + CLAIM_FOR + Duration::from_millis(500));
+        assert_eq!(claims.seats().count(), 0);
+    }
 }

@@ -15,8 +15,13 @@ use crate::{
     store::{Outflow, Place, RoomState, RoomStore, StoreError},
 };
 
-/// How often a watched position is pushed.
-const WATCH_EVERY: Duration = Duration::from_secs(1);
+/// When a watched position is pushed next ([`outlook::watch_pause`]).
+fn next_push(update: &wire::PositionUpdate) -> Duration {
+    let seconds = |s: i64| Duration::from_secs(u64::try_from(s).unwrap_or(0));
+    let eta = update.eta.map(|eta| seconds(eta.seconds));
+    let until_open = update.sale_opens_at.map(|at| seconds(at.seconds - Utc::now().timestamp()));
+    outlook::watch_pause(eta, until_open)
+}
 
 /// Whether reading a position counts as the buyer being there.
 #[derive(Debug, Clone, Copy)]
@@ -170,23 +175,27 @@ impl QueueService for QueueApi {
         // Fail fast on someone else's or an unknown entry.
         let first = self.position(&r.sale_id, &r.entry_id, &r.buyer_id, Asking::Present).await?;
         let api = self.clone();
-        let stream = futures::stream::unfold((Some(first), api, r, false), |(next, api, r, done)| async move {
+        let start = (Some(first), api, r, Duration::ZERO, false);
+        let stream = futures::stream::unfold(start, |(next, api, r, pause, done)| async move {
             if done {
                 return None;
             }
             let update = match next {
                 Some(update) => Ok(update),
                 None => {
-                    tokio::time::sleep(WATCH_EVERY).await;
+                    tokio::time::sleep(pause).await;
                     api.position(&r.sale_id, &r.entry_id, &r.buyer_id, Asking::Present).await
                 }
             };
             // The stream ends after a final state (or an error).
-            let finished = match &update {
-                Ok(u) => u.status() != wire::EntryStatus::Waiting && u.status() != wire::EntryStatus::PreQueue,
-                Err(_) => true,
+            let (finished, pause) = match &update {
+                Ok(u) => (
+                    u.status() != wire::EntryStatus::Waiting && u.status() != wire::EntryStatus::PreQueue,
+                    next_push(u),
+                ),
+                Err(_) => (true, pause),
             };
-            Some((update, (None, api, r, finished)))
+            Some((update, (None, api, r, pause, finished)))
         });
         Ok(Response::new(Box::pin(stream)))
     }

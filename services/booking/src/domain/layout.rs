@@ -108,6 +108,17 @@ impl SeatSet {
     pub fn contains_index(&self, index: usize) -> bool {
         self.flags.get(index).copied().unwrap_or(false)
     }
+
+    /// This set and the seats at these flat indices (those outside the layout are ignored).
+    pub fn with_indices(&self, more: impl IntoIterator<Item = usize>) -> SeatSet {
+        let mut set = self.clone();
+        for index in more {
+            if let Some(flag) = set.flags.get_mut(index) {
+                *flag = true;
+            }
+        }
+        set
+    }
 }
 
 impl Layout {
@@ -169,11 +180,16 @@ impl Layout {
 
     /// Adds these seats to `set` (one of this layout's); ids not in the layout are ignored.
     pub fn add_to<'a>(&self, set: &mut SeatSet, ids: impl IntoIterator<Item = &'a str>) {
-        for at in ids.into_iter().filter_map(|id| self.locate(id)) {
-            if let Some(flag) = set.flags.get_mut(self.row_start(at.section, at.row) + at.place) {
+        for index in ids.into_iter().filter_map(|id| self.index_of(id)) {
+            if let Some(flag) = set.flags.get_mut(index) {
                 *flag = true;
             }
         }
+    }
+
+    /// The flat index of a reserved seat (see [`Layout::row_start`]).
+    pub fn index_of(&self, seat_id: &str) -> Option<usize> {
+        self.locate(seat_id).map(|at| self.row_start(at.section, at.row) + at.place)
     }
 
     pub fn sections(&self) -> &[Section] {

@@ -29,9 +29,38 @@ pub fn odds(ahead: u64, remaining: u64, tickets_per_buyer: f64, conversion: f64)
     (buyers_served_before_sell_out / (ahead as f64 + 1.0)).clamp(0.0, 1.0)
 }
 
+/// The quickest pace of a watched (live) position: buyers about to be admitted hear of it at once.
+pub const WATCH_FASTEST: Duration = Duration::from_secs(1);
+/// The slowest: far back, a position barely moves. Pushing every watcher every second cost a
+/// stadium rehearsal's 4,000 sockets 4,000 position reads a second, ten times its pollers'.
+pub const WATCH_SLOWEST: Duration = Duration::from_secs(10);
+
+/// How long a watched position waits before its next push: a quarter of the expected wait while
+/// the line moves, until the open for the pre-queue, and half the slowest pace otherwise (paused).
+pub fn watch_pause(eta: Option<Duration>, until_open: Option<Duration>) -> Duration {
+    let pause = match (eta, until_open) {
+        (Some(eta), _) => eta / 4,
+        (None, Some(until_open)) => until_open,
+        (None, None) => WATCH_SLOWEST / 2,
+    };
+    pause.clamp(WATCH_FASTEST, WATCH_SLOWEST)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_watched_position_is_pushed_often_near_the_front_and_rarely_far_back() {
+        let secs = Duration::from_secs;
+        assert_eq!(watch_pause(Some(secs(2)), None), WATCH_FASTEST, "next up: every second");
+        assert_eq!(watch_pause(Some(secs(20)), None), secs(5));
+        assert_eq!(watch_pause(Some(secs(600)), None), WATCH_SLOWEST, "far back: rarely");
+        assert_eq!(watch_pause(None, Some(secs(3))), secs(3), "the pre-queue hears right at the open");
+        assert_eq!(watch_pause(None, Some(Duration::ZERO)), WATCH_FASTEST, "the draw is under way");
+        assert_eq!(watch_pause(None, Some(secs(3_600))), WATCH_SLOWEST);
+        assert_eq!(watch_pause(None, None), secs(5), "paused");
+    }
 
     #[test]
     fn eta_follows_the_rate_and_is_unknown_without_one() {
