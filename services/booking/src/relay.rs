@@ -173,6 +173,7 @@ fn to_event(performance: Uuid, entry: &StreamEvent) -> Option<Event> {
                     .and_then(DateTime::from_timestamp_millis)
                     .map(crate::convert::timestamp),
                 inventory_version: version,
+                buyer_key: field("buyer"),
             }
             .encode_to_vec(),
         ),

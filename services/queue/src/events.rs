@@ -47,6 +47,7 @@ impl Application for QueueEvents {
             booking::OrderPlaced::EVENT_TYPE,
             booking::HoldExpired::EVENT_TYPE,
             booking::SeatsReleased::EVENT_TYPE,
+            booking::SeatsHeld::EVENT_TYPE,
             booking::SoldOut::EVENT_TYPE,
         ]
         .contains(&event_type)
@@ -91,6 +92,14 @@ impl Application for QueueEvents {
             // if they are still there, their admission still lets them hold again.
             let expired: booking::HoldExpired = event.payload()?;
             self.finish_buyer(&expired.performance_id, &expired.buyer_key).await?;
+        } else if event.is::<booking::SeatsHeld>() {
+            // The buyer shops: their slot lasts their admission, not just until a first hold was due.
+            let held: booking::SeatsHeld = event.payload()?;
+            if !held.buyer_key.is_empty()
+                && let Some(entry) = self.store.entry_of(&held.performance_id, &held.buyer_key).await.map_err(retry)?
+            {
+                self.store.shopping(&held.performance_id, &entry).await.map_err(retry)?;
+            }
         } else if event.is::<booking::SeatsReleased>() {
             // The buyer gave the seats back (changed their mind, or gave up): as for a lapsed
             // hold. Those who only went back to the seat map hold again on the same admission.

@@ -66,5 +66,5 @@ local ga_text = {}
 for _, g in ipairs(ga) do table.insert(ga_text, g[1] .. ':' .. g[2]) end
 redis.call('XADD', P .. 'events', '*', 'type', 'held', 'hold', id, 'seats', table.concat(seats, ','),
   'sections', table.concat(sections, ','),
-  'ga', table.concat(ga_text, ','), 'expires', int(expires), 'version', int(version))
+  'ga', table.concat(ga_text, ','), 'expires', int(expires), 'version', int(version), 'buyer', buyer)
 return { 'OK', fence, expires, version }

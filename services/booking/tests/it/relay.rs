@@ -67,6 +67,7 @@ async fn holds_and_releases_are_published_with_an_availability_snapshot() -> any
     assert_eq!(held.seats.iter().map(|s| s.seat_id.as_str()).collect::<Vec<_>>(), ["A-1-1", "A-1-2"]);
     assert!(held.seats.iter().all(|s| s.section_id == "A"), "seats name their section for per-section feeds");
     assert_eq!(held.general_admission[0].quantity, 3);
+    assert_eq!(held.buyer_key, alice.key(), "the waiting room keeps the slot of whoever shops");
     let released = events[2].payload::<wire::SeatsReleased>()?;
     assert!(released.inventory_version > held.inventory_version, "versions only grow");
     assert_eq!(released.buyer_key, alice.key(), "the waiting room frees the slot of whoever let go");

@@ -2,8 +2,11 @@
 -- the server clock, so replicas on other machines agree) and never beyond the cap on active
 -- shoppers. Buyers whose heartbeat is older than the grace period lose their turn.
 -- Safe with several queue replicas: each call is one script, so no buyer is admitted twice.
--- KEYS: room, waiting, heartbeat, status, active, entry_buyer, events
--- ARGV: max_batch, max_skip
+-- KEYS: room, waiting, heartbeat, status, active, entry_buyer, events, admitted_until
+-- ARGV: max_batch, max_skip, first_hold_ms
+-- An admitted buyer's slot counts until their first hold is due (first_hold_ms, at most the
+-- admission); their first hold keeps it for the rest of the admission (shop.lua). A buyer who
+-- never shops — gone, never saw the news, found nothing together — stops blocking the line then.
 -- Returns a flat list: entry_id, buyer_id, expires_ms, entry_id, buyer_id, expires_ms, ...
 local r = redis.call('HMGET', KEYS[1], 'state', 'rate', 'cap', 'tokens', 'refill_at', 'grace_ms', 'ttl_ms', 'remaining', 'per_buyer', 'held')
 local state, rate, cap = r[1], tonumber(r[2]) or 0, tonumber(r[3]) or 0
@@ -49,7 +52,8 @@ while admitted < allowed and skipped < max_skip do
   else
     local expires = now + ttl
     redis.call('HSET', KEYS[4], entry, 'admitted')
-    redis.call('ZADD', KEYS[5], expires, entry)
+    redis.call('ZADD', KEYS[5], math.min(expires, now + tonumber(ARGV[3])), entry)
+    redis.call('HSET', KEYS[8], entry, expires)
     local buyer = redis.call('HGET', KEYS[6], entry)
     out[#out + 1] = entry
     out[#out + 1] = buyer

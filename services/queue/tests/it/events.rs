@@ -29,6 +29,8 @@ async fn room(sale: &str, max_active: u32) -> anyhow::Result<(QueueEvents, TestR
 
 async fn deliver<P: floodgate_proto::EventPayload>(events: &QueueEvents, payload: &P) -> anyhow::Result<()> {
     let event = Event::new("booking", "sale", payload, Utc::now());
+    // As the consumer does: a type the service does not declare is passed over unapplied.
+    anyhow::ensure!(events.wants(&event.event_type), "the queue would pass over {}", event.event_type);
     let origin = Origin { topic: "booking".into(), partition: 0, offset: 0 };
     events.apply("queue", &event, &origin).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
     Ok(())
@@ -79,5 +81,8 @@ async fn a_lapsed_hold_a_released_one_or_a_placed_order_frees_the_shoppers_slot(
     deliver(&events, &released).await?;
     assert_eq!(events.store.stats("s1").await?.active, 0, "c gave the seats back");
     assert_eq!(admit(&events.store, "s1").await?, ["user:d"]);
+    let held = booking::SeatsHeld { performance_id: "s1".into(), buyer_key: "user:d".into(), ..Default::default() };
+    deliver(&events, &held).await?;
+    assert_eq!(events.store.stats("s1").await?.active, 1, "d shops on");
     Ok(())
 }

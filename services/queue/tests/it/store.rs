@@ -136,6 +136,35 @@ async fn two_replicas_never_exceed_the_rate_or_the_cap_or_admit_twice() -> anyho
 }
 
 #[tokio::test]
+async fn an_admitted_buyer_who_never_shops_frees_the_slot_and_one_who_holds_keeps_it() -> anyhow::Result<()> {
+    let store = store().await?.with_first_hold_within(Duration::from_millis(300));
+    store.create_room("s-shop", RoomState::Open, outflow(1_000, 2)).await?;
+    let mut entries = std::collections::HashMap::new();
+    for buyer in ["shopper", "gone", "next"] {
+        entries.insert(buyer, store.join("s-shop", buyer).await?.entry_id);
+    }
+    let mut admitted = Vec::new();
+    for _ in 0..20 {
+        admitted.extend(store.admit("s-shop", 10).await?.into_iter().map(|a| a.buyer_id));
+        if admitted.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(admitted, ["shopper", "gone"], "two slots");
+    store.shopping("s-shop", &entries["shopper"]).await?;
+
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let next = store.admit("s-shop", 10).await?;
+    assert_eq!(next.iter().map(|a| a.buyer_id.as_str()).collect::<Vec<_>>(), ["next"], "gone's slot moved on");
+    assert_eq!(store.stats("s-shop").await?.active, 2, "the shopper still counts, with next");
+    // A late first hold on a slot already given away brings nothing back.
+    store.shopping("s-shop", &entries["gone"]).await?;
+    assert_eq!(store.stats("s-shop").await?.active, 2);
+    Ok(())
+}
+
+#[tokio::test]
 async fn a_look_by_its_buyer_keeps_the_turn_and_nobody_else_s_does() -> anyhow::Result<()> {
     let store = store().await?;
     let grace = Duration::from_millis(300);
