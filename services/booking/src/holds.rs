@@ -206,13 +206,14 @@ impl Holds {
         }
         self.admit(admission_token, performance, buyer, now)?;
         let found = self.on_sale(performance, now).await?;
-        let mut fresh = false;
+        let asked_at = Instant::now();
+        let mut newer_than = None;
         for _ in 0..CHOOSE_ATTEMPTS {
-            let (taken, recent) = self.taken(performance, &found.layout, fresh).await?;
-            fresh = true;
+            let (taken, read_at) = self.taken(performance, &found.layout, newer_than).await?;
+            newer_than = Some(read_at);
             let Some(seats) = self.claim(performance, &found, &taken, wanted) else {
-                // Seats may have come free since a recent view was read: look once more.
-                if recent {
+                // Seats may have come free since a view read before this request: look once more.
+                if read_at < asked_at {
                     continue;
                 }
                 return Err(BookingError::NoSeatsTogether { quantity: wanted.quantity });
@@ -237,27 +238,33 @@ impl Holds {
         Err(BookingError::NoSeatsTogether { quantity: wanted.quantity })
     }
 
-    /// The taken seats to choose around, and whether they are a recent read rather than one made
-    /// now: the last read while younger than [`VIEW_FOR`], unless `fresh` is asked for.
+    /// The taken seats to choose around, and when they were read: the last read while younger
+    /// than [`VIEW_FOR`] — or, when a hold needs a view `newer_than` the one it chose from, the
+    /// last read if it is newer. Holds that lost a seat together share one fresh read: each
+    /// reading its own made a stadium's end-game (every hold failing on a full map, a 20,000-entry
+    /// view each) Redis's largest cost, and timed holds out.
     async fn taken(
         &self,
         performance: Uuid,
         layout: &Layout,
-        fresh: bool,
-    ) -> Result<(Arc<SeatSet>, bool), BookingError> {
+        newer_than: Option<Instant>,
+    ) -> Result<(Arc<SeatSet>, Instant), BookingError> {
         let slot = self.recent.lock().unwrap_or_else(PoisonError::into_inner).entry(performance).or_default().clone();
         let mut slot = slot.lock().await;
-        if let Some(recent) = slot.as_ref()
-            && !fresh
-            && recent.read_at.elapsed() < VIEW_FOR
-        {
-            return Ok((recent.taken.clone(), true));
+        if let Some(recent) = slot.as_ref() {
+            let usable = match newer_than {
+                Some(seen) => recent.read_at > seen,
+                None => recent.read_at.elapsed() < VIEW_FOR,
+            };
+            if usable {
+                return Ok((recent.taken.clone(), recent.read_at));
+            }
         }
         let read_at = Instant::now();
         let view = self.view(performance).await?;
         let taken = Arc::new(layout.seat_set(view.taken.keys().map(String::as_str)));
         *slot = Some(Recent { read_at, taken: taken.clone() });
-        Ok((taken, false))
+        Ok((taken, read_at))
     }
 
     /// Chooses around the taken seats and this process's fresh claims, and claims the choice.

@@ -8,8 +8,8 @@ use std::time::Duration;
 pub const MIN_SECONDS: u64 = 2;
 /// The slowest, for buyers far back: a position that far out barely moves. At 30 s, 70,000 buyers
 /// waiting in a stadium rehearsal made 2,300 polls a second by themselves. The waiting room keeps
-/// a buyer's place for 180 s without a poll (its heartbeat grace): three slow polls, so one shed
-/// or lost poll does not cost anyone their place.
+/// a buyer's place for 600 s without a poll (its heartbeat grace): ten slow polls, so polls shed
+/// by a busy gateway do not cost anyone their place.
 pub const MAX_SECONDS: u64 = 60;
 
 /// Seconds until the next poll for a buyer with `ahead` people before them. While admissions run
