@@ -24,6 +24,20 @@ fn outflow(rate_per_second: u32, max_active: u32) -> Outflow {
     }
 }
 
+/// The buyers a room lets in, asking until at least `count` came through: the token bucket
+/// fills from its first use, as the service's admission loop finds.
+async fn admit_at_least(store: &RoomStore, sale: &str, count: usize) -> anyhow::Result<Vec<String>> {
+    let mut admitted = Vec::new();
+    for _ in 0..20 {
+        admitted.extend(store.admit(sale, 10).await?.into_iter().map(|a| a.buyer_id));
+        if admitted.len() >= count {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    Ok(admitted)
+}
+
 #[tokio::test]
 async fn joining_twice_keeps_one_place_and_closed_rooms_say_why() -> anyhow::Result<()> {
     let store = store().await?;
@@ -143,15 +157,7 @@ async fn an_admitted_buyer_who_never_shops_frees_the_slot_and_one_who_holds_keep
     for buyer in ["shopper", "gone", "next"] {
         entries.insert(buyer, store.join("s-shop", buyer).await?.entry_id);
     }
-    let mut admitted = Vec::new();
-    for _ in 0..20 {
-        admitted.extend(store.admit("s-shop", 10).await?.into_iter().map(|a| a.buyer_id));
-        if admitted.len() == 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert_eq!(admitted, ["shopper", "gone"], "two slots");
+    assert_eq!(admit_at_least(&store, "s-shop", 2).await?, ["shopper", "gone"], "two slots");
     store.shopping("s-shop", &entries["shopper"]).await?;
 
     tokio::time::sleep(Duration::from_millis(400)).await;
@@ -181,15 +187,7 @@ async fn a_look_by_its_buyer_keeps_the_turn_and_nobody_else_s_does() -> anyhow::
     store.view("s4-look", &stolen, Some("mallory")).await?;
 
     store.set_state("s4-look", RoomState::Open).await?;
-    let mut admitted = Vec::new();
-    for _ in 0..20 {
-        admitted.extend(store.admit("s4-look", 10).await?.into_iter().map(|a| a.buyer_id));
-        if !admitted.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert_eq!(admitted, ["alice"]);
+    assert_eq!(admit_at_least(&store, "s4-look", 1).await?, ["alice"]);
     assert_eq!(store.place("s4-look", &peeked).await?.status, "abandoned");
     assert_eq!(store.place("s4-look", &stolen).await?.status, "abandoned");
     Ok(())
@@ -213,16 +211,7 @@ async fn buyers_who_stop_heartbeating_lose_their_turn_and_pause_holds_the_line()
     assert!(store.admit("s4", 10).await?.is_empty(), "a paused room admits nobody");
 
     store.set_state("s4", RoomState::Open).await?;
-    // The admission bucket starts empty: like the service's admission loop, ask again shortly.
-    let mut admitted = Vec::new();
-    for _ in 0..20 {
-        admitted = store.admit("s4", 10).await?;
-        if !admitted.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert_eq!(admitted.iter().map(|a| a.buyer_id.as_str()).collect::<Vec<_>>(), ["here"]);
+    assert_eq!(admit_at_least(&store, "s4", 1).await?, ["here"]);
     assert_eq!(store.place("s4", &gone).await?.status, "abandoned");
     let stats = store.stats("s4").await?;
     assert_eq!((stats.admitted, stats.abandoned, stats.active), (1, 1, 1));
