@@ -148,7 +148,11 @@ pub async fn find(scenario: &Scenario, target: &Target, options: &KneeOptions) -
     wide.sale.admission_rate_per_second = 2000;
     // Every buyer at once, and the operator's one probe of the waiting room (setup::open).
     wide.sale.max_active_shoppers = options.buyers.max(1) + 1;
-    let sale = setup::open(&gateway, &admin, &wide, draft, chrono::Utc::now()).await?;
+    // Long enough for admitting everyone, every step and the run at 70%; then the room closes.
+    let seconds =
+        (options.max_rate.saturating_sub(options.start_rate) / options.step_rate.max(1) + 4) * options.step_seconds;
+    let closes_at = chrono::Utc::now() + chrono::Duration::seconds(i64::from(seconds) + 1800);
+    let sale = setup::open(&gateway, &admin, &wide, draft, chrono::Utc::now(), closes_at).await?;
     let performance = sale.performance_id.clone();
     eprintln!("==> admitting {} buyers", options.buyers);
     let pool = admit_all(&gateway, &performance, options.buyers, &run).await?;

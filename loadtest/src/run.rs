@@ -125,8 +125,11 @@ pub async fn rehearse(
     let lead = Duration::from_secs(3);
     let opens_at =
         chrono::Utc::now() + chrono::Duration::from_std(lead + Duration::from_secs_f64(open_after)).unwrap_or_default();
-    let sale = setup::open(&gateway, &admin, scenario, draft, opens_at).await?;
     let t0 = opens_at - chrono::Duration::from_std(Duration::from_secs_f64(open_after)).unwrap_or_default();
+    // The sale ends a minute after the buyers stop: its waiting room closes and stops costing the
+    // platform anything, as after a real on-sale.
+    let closes_at = t0 + chrono::Duration::seconds(i64::from(scenario.duration_seconds) + 60);
+    let sale = setup::open(&gateway, &admin, scenario, draft, opens_at, closes_at).await?;
     let wait = (t0 - chrono::Utc::now()).to_std().unwrap_or_default();
     tokio::time::sleep(wait).await;
     let started_us = recorder.now_us();

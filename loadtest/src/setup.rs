@@ -166,7 +166,7 @@ fn seats_of(map: &Value, scenario: &Scenario) -> Vec<SectionSeats> {
 }
 
 /// Configures the sale to open at `opens_at` (the waiting room is open already, for the
-/// pre-queue), publishes it, and waits until booking serves its availability and the waiting
+/// pre-queue) and end at `closes_at` (its waiting room closes then), publishes it, and waits until booking serves its availability and the waiting
 /// room takes entries (the operator joins it once: the two services learn of the sale from the
 /// topic, each in its own time).
 pub async fn open(
@@ -175,6 +175,7 @@ pub async fn open(
     scenario: &Scenario,
     draft: Draft,
     opens_at: DateTime<Utc>,
+    closes_at: DateTime<Utc>,
 ) -> Result<Sale, SetupError> {
     let sale = &scenario.sale;
     let now = Utc::now();
@@ -182,7 +183,7 @@ pub async fn open(
         "expected_version": 0, "mode": "reserved",
         "waiting_room_opens_at": (now - chrono::Duration::minutes(1)).to_rfc3339(),
         "sale_opens_at": opens_at.to_rfc3339(),
-        "sale_closes_at": (now + chrono::Duration::days(29)).to_rfc3339(),
+        "sale_closes_at": closes_at.to_rfc3339(),
         "per_buyer_limit": sale.per_buyer_limit, "hold_ttl_seconds": sale.hold_ttl_seconds,
         "payment_deadline_seconds": sale.payment_deadline_seconds,
         "admission_rate_per_second": sale.admission_rate_per_second,

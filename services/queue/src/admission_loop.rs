@@ -1,5 +1,5 @@
-//! The admission loop: on every tick, moves scheduled rooms along their timeline and lets the
-//! next buyers of every open room through, signing each one's admission token. Safe to run on
+//! The admission loop: on every tick, moves rooms along their timeline (opening and closing them)
+//! and lets the next buyers of every open room through, signing each one's admission token. Safe to run on
 //! every replica: the store's scripts decide who is admitted, once.
 
 use std::{sync::Arc, time::Duration};
@@ -8,7 +8,7 @@ use chrono::Utc;
 use floodgate_admission::{AdmissionKey, Claims};
 use tokio_util::sync::CancellationToken;
 
-use crate::store::{RoomStore, StoreError};
+use crate::store::{RoomStore, Step, StoreError};
 
 /// The most buyers one room admits per tick (the rate decides the actual number).
 const MAX_BATCH: u32 = 10_000;
@@ -33,8 +33,13 @@ impl AdmissionLoop {
     pub async fn round(&self) -> Result<usize, StoreError> {
         let mut admitted = 0;
         for sale in self.store.rooms().await? {
-            if let Some(step) = self.store.advance(&sale, Utc::now()).await? {
-                tracing::info!(%sale, state = step.as_str(), "waiting room moved on");
+            match self.store.advance(&sale, Utc::now()).await? {
+                Step::Stayed => {}
+                Step::Moved(state) => tracing::info!(%sale, state = state.as_str(), "waiting room moved on"),
+                Step::Retired => {
+                    tracing::info!(%sale, "waiting room closed for good; no longer visited");
+                    continue;
+                }
             }
             self.store.snapshot_stats(&sale, Utc::now(), STATS_EVERY).await?;
             for admission in self.store.admit(&sale, MAX_BATCH).await? {

@@ -1,6 +1,6 @@
 //! What the waiting room does with the events it reads: a published performance gets a room on
-//! its sale's timeline, configuration changes retune it, cancellation closes it, sold out stops
-//! it. Every effect is idempotent in itself (create-if-absent, set-state), so no inbox is needed;
+//! its sale's timeline, configuration changes retune and reschedule it, cancellation closes it,
+//! sold out stops it. Every effect is idempotent in itself (create-if-absent, set-state), so no inbox is needed;
 //! messages that can never apply are kept in a Redis list for operators.
 
 use chrono::{DateTime, Utc};
@@ -63,13 +63,9 @@ impl Application for QueueEvents {
             let performance =
                 published.performance.ok_or_else(|| reject("PerformancePublished without a performance"))?;
             let config = performance.sale_config.ok_or_else(|| reject("PerformancePublished without a sale config"))?;
-            let schedule = Schedule {
-                pre_queue_opens_at: time(config.waiting_room_opens_at.as_ref())?,
-                sale_opens_at: time(config.sale_opens_at.as_ref())?,
-            };
             let created = self
                 .store
-                .schedule_room(&performance.performance_id, schedule, outflow(&config))
+                .schedule_room(&performance.performance_id, schedule(&config)?, outflow(&config))
                 .await
                 .map_err(retry)?;
             tracing::info!(sale = %performance.performance_id, created, "waiting room scheduled");
@@ -77,6 +73,7 @@ impl Application for QueueEvents {
             let changed: catalog::SaleConfigChanged = event.payload()?;
             if let Some(config) = changed.sale_config {
                 ignore_unknown(self.store.set_outflow(&changed.performance_id, outflow(&config)).await)?;
+                ignore_unknown(self.store.set_schedule(&changed.performance_id, schedule(&config)?).await)?;
             }
         } else if event.is::<catalog::PerformanceCancelled>() {
             let cancelled: catalog::PerformanceCancelled = event.payload()?;
@@ -158,14 +155,22 @@ fn outflow(config: &catalog::SaleConfig) -> Outflow {
     }
 }
 
+fn schedule(config: &catalog::SaleConfig) -> Result<Schedule, HandlerError> {
+    Ok(Schedule {
+        pre_queue_opens_at: time(config.waiting_room_opens_at.as_ref())?,
+        sale_opens_at: time(config.sale_opens_at.as_ref())?,
+        sale_closes_at: config.sale_closes_at.as_ref().and_then(|t| DateTime::from_timestamp(t.seconds, 0)),
+    })
+}
+
 fn time(t: Option<&prost_types::Timestamp>) -> Result<DateTime<Utc>, HandlerError> {
     t.and_then(|t| DateTime::from_timestamp(t.seconds, 0)).ok_or_else(|| reject("a sale time is missing"))
 }
 
-/// A room that does not exist (never published here) has nothing to change.
+/// A room that does not exist (never published here) or is closed for good has nothing to change.
 fn ignore_unknown(result: Result<(), StoreError>) -> Result<(), HandlerError> {
     match result {
-        Ok(()) | Err(StoreError::UnknownSale(_)) => Ok(()),
+        Ok(()) | Err(StoreError::UnknownSale(_) | StoreError::Closed { .. }) => Ok(()),
         Err(error) => Err(retry(error)),
     }
 }

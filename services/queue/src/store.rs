@@ -93,11 +93,13 @@ pub struct StreamEvent {
     pub fields: std::collections::HashMap<String, String>,
 }
 
-/// When a scheduled room opens its pre-queue and its sale.
+/// When a scheduled room opens its pre-queue and its sale, and when the sale ends (the room
+/// closes then; without an end it stays until the performance is cancelled).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Schedule {
     pub pre_queue_opens_at: DateTime<Utc>,
     pub sale_opens_at: DateTime<Utc>,
+    pub sale_closes_at: Option<DateTime<Utc>>,
 }
 
 /// The outcome of a join.
@@ -185,6 +187,8 @@ struct Keys {
 mod stream;
 mod timeline;
 
+pub use timeline::Step;
+
 /// All rooms, under one key prefix.
 #[derive(Clone)]
 pub struct RoomStore {
@@ -195,6 +199,7 @@ pub struct RoomStore {
     open: Script,
     beat: Script,
     shop: Script,
+    set_state: Script,
     first_hold_within: Duration,
 }
 
@@ -214,6 +219,7 @@ impl RoomStore {
             open: Script::new(include_str!("store/open.lua")),
             beat: Script::new(BEAT),
             shop: Script::new(include_str!("store/shop.lua")),
+            set_state: Script::new(include_str!("store/state.lua")),
             first_hold_within: FIRST_HOLD_WITHIN,
         }
     }
@@ -396,22 +402,6 @@ impl RoomStore {
         let state: Option<String> = redis.hget(self.keys(sale).room, "state").await?;
         let state = state.ok_or_else(|| StoreError::UnknownSale(sale.to_owned()))?;
         RoomState::parse(&state).ok_or(StoreError::Corrupt(format!("room state {state:?}")))
-    }
-
-    /// Moves the room to `state` (pause, resume, sold out, close), announcing it.
-    pub async fn set_state(&self, sale: &str, state: RoomState) -> Result<(), StoreError> {
-        if self.state(sale).await? == state {
-            return Ok(());
-        }
-        let keys = self.keys(sale);
-        let mut redis = self.redis.clone();
-        let _: () = redis::pipe()
-            .atomic()
-            .hset(&keys.room, "state", state.as_str())
-            .xadd(&keys.events, "*", &[("type", "state"), ("state", state.as_str())])
-            .query_async(&mut redis)
-            .await?;
-        Ok(())
     }
 
     /// Joins `buyer` to the room; a buyer who already has a place gets the same one.

@@ -1,5 +1,7 @@
 //! A room's timeline: scheduled → pre-queue (seed committed) → open (pre-queue drawn, seed
-//! revealed), moved along by whichever replica's admission loop gets there first.
+//! revealed) → closed at the sale's end, moved along by whichever replica's admission loop gets
+//! there first. A closed room whose events are all on the bus leaves the loop: nothing can happen
+//! in it any more, and every room ever made, visited on every tick, made an idle queue busy.
 
 use chrono::{DateTime, Utc};
 use redis::AsyncCommands as _;
@@ -10,40 +12,92 @@ use crate::domain::fairness::{Audit, Seed};
 /// Pre-queue entries written per command when the draw is stored.
 const WRITE_CHUNK: usize = 10_000;
 
+/// What [`RoomStore::advance`] did with a room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Stayed,
+    Moved(RoomState),
+    /// Closed with every event relayed: the room left the admission loop for good.
+    Retired,
+}
+
 impl RoomStore {
     /// A room that opens its pre-queue and its sale by itself at the given times
     /// (see [`RoomStore::advance`]).
     pub async fn schedule_room(&self, sale: &str, schedule: Schedule, outflow: Outflow) -> Result<bool, StoreError> {
         let created = self.create_room(sale, RoomState::Scheduled, outflow).await?;
         if created {
-            let mut redis = self.redis.clone();
-            let _: () = redis
-                .hset_multiple(
-                    self.keys(sale).room,
-                    &[
-                        ("pre_queue_at", schedule.pre_queue_opens_at.timestamp_millis()),
-                        ("opens_at", schedule.sale_opens_at.timestamp_millis()),
-                    ],
-                )
-                .await?;
+            self.set_schedule(sale, schedule).await?;
         }
         Ok(created)
     }
 
-    /// Moves a scheduled room along its timeline at `now`: opens the pre-queue (committing to a
-    /// fresh seed), then the sale (drawing the pre-queue). With several replicas, a short lock
-    /// lets one of them do each step. Returns the step taken, if any.
-    pub async fn advance(&self, sale: &str, now: DateTime<Utc>) -> Result<Option<RoomState>, StoreError> {
+    /// Moves the room's times (the operator changed the sale's). A step already taken stays taken.
+    pub async fn set_schedule(&self, sale: &str, schedule: Schedule) -> Result<(), StoreError> {
+        let room = self.keys(sale).room;
+        let mut redis = self.redis.clone();
+        let mut pipe = redis::pipe();
+        pipe.hset_multiple(
+            &room,
+            &[
+                ("pre_queue_at", schedule.pre_queue_opens_at.timestamp_millis()),
+                ("opens_at", schedule.sale_opens_at.timestamp_millis()),
+            ],
+        );
+        match schedule.sale_closes_at {
+            Some(at) => pipe.hset(&room, "closes_at", at.timestamp_millis()),
+            None => pipe.hdel(&room, "closes_at"),
+        };
+        let _: () = pipe.query_async(&mut redis).await?;
+        Ok(())
+    }
+
+    /// Moves the room to `state` (pause, resume, sold out, close), announcing it. A closed room
+    /// stays closed.
+    pub async fn set_state(&self, sale: &str, state: RoomState) -> Result<(), StoreError> {
         let keys = self.keys(sale);
         let mut redis = self.redis.clone();
-        let (state, pre_queue_at, opens_at): (Option<String>, Option<i64>, Option<i64>) =
-            redis.hmget(&keys.room, &["state", "pre_queue_at", "opens_at"]).await?;
+        let outcome: i64 =
+            self.set_state.key(&keys.room).key(&keys.events).arg(state.as_str()).invoke_async(&mut redis).await?;
+        match outcome {
+            -1 => Err(StoreError::UnknownSale(sale.to_owned())),
+            -2 => Err(StoreError::Closed { sale: sale.to_owned(), state: RoomState::Closed.as_str().to_owned() }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Moves a room along its timeline at `now`: opens the pre-queue (committing to a fresh seed),
+    /// then the sale (drawing the pre-queue), closes it when the sale ends, and retires it from
+    /// the admission loop once its last events were relayed. With several replicas, a short lock
+    /// lets one of them do each opening step.
+    pub async fn advance(&self, sale: &str, now: DateTime<Utc>) -> Result<Step, StoreError> {
+        let keys = self.keys(sale);
+        let mut redis = self.redis.clone();
+        type Times = (Option<i64>, Option<i64>, Option<i64>);
+        let (state, pending, (pre_queue_at, opens_at, closes_at)): (Option<String>, u64, Times) = redis::pipe()
+            .hget(&keys.room, "state")
+            .xlen(&keys.events)
+            .hmget(&keys.room, &["pre_queue_at", "opens_at", "closes_at"])
+            .query_async(&mut redis)
+            .await?;
         let now_ms = now.timestamp_millis();
-        let step = match (state.as_deref(), pre_queue_at, opens_at) {
-            (Some("scheduled"), _, Some(open)) if now_ms >= open => RoomState::Open,
-            (Some("scheduled"), Some(pre), _) if now_ms >= pre => RoomState::PreQueue,
-            (Some("pre_queue"), _, Some(open)) if now_ms >= open => RoomState::Open,
-            _ => return Ok(None),
+        let Some(state) = state.as_deref().and_then(RoomState::parse) else {
+            return Ok(Step::Stayed);
+        };
+        let step = match state {
+            RoomState::Closed if pending == 0 => {
+                let _: () = redis.srem(self.rooms_key(), sale).await?;
+                return Ok(Step::Retired);
+            }
+            // Mid-draw: the replica drawing sets the state when it is done (and closes next tick).
+            RoomState::Closed | RoomState::Opening => return Ok(Step::Stayed),
+            _ if closes_at.is_some_and(|at| now_ms >= at) => {
+                self.set_state(sale, RoomState::Closed).await?;
+                return Ok(Step::Moved(RoomState::Closed));
+            }
+            RoomState::Scheduled | RoomState::PreQueue if opens_at.is_some_and(|at| now_ms >= at) => RoomState::Open,
+            RoomState::Scheduled if pre_queue_at.is_some_and(|at| now_ms >= at) => RoomState::PreQueue,
+            _ => return Ok(Step::Stayed),
         };
         let lock = format!("{}{{sale:{sale}}}:advancing", self.prefix);
         let locked: bool = redis::cmd("SET")
@@ -56,14 +110,14 @@ impl RoomStore {
             .await?
             .is_some();
         if !locked {
-            return Ok(None);
+            return Ok(Step::Stayed);
         }
         let result = match step {
             RoomState::PreQueue => self.open_pre_queue(sale, &Seed::generate()).await.map(drop),
             _ => self.open_sale(sale).await.map(drop),
         };
         let _: () = redis.del(&lock).await?;
-        result.map(|()| Some(step))
+        result.map(|()| Step::Moved(step))
     }
 
     /// Opens the pre-queue and commits to its seed; returns the commitment to publish.

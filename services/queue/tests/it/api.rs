@@ -74,7 +74,11 @@ async fn buyers_join_watch_and_leave_with_tokens_that_verify() -> anyhow::Result
     store
         .schedule_room(
             "sale-1",
-            Schedule { pre_queue_opens_at: now, sale_opens_at: now + chrono::Duration::milliseconds(500) },
+            Schedule {
+                pre_queue_opens_at: now,
+                sale_opens_at: now + chrono::Duration::milliseconds(500),
+                sale_closes_at: None,
+            },
             outflow(),
         )
         .await?;
@@ -280,6 +284,62 @@ async fn a_published_performance_gets_a_room_and_a_cancelled_one_closes_it() -> 
     Ok(())
 }
 
+/// Every room ever made was visited on every tick, forever: 26 rooms of past rehearsals kept an
+/// idle queue at 3,000 Redis commands a second. A room closes when its sale ends, says so on the
+/// bus, and leaves the admission loop; nothing reopens it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_closes_when_its_sale_ends_and_leaves_the_loop() -> anyhow::Result<()> {
+    let (Running { mut client, store, stop, task }, broker) = start().await?;
+    let now = Utc::now();
+    let closes = now + chrono::Duration::milliseconds(1500);
+    let schedule = Schedule { pre_queue_opens_at: now, sale_opens_at: now, sale_closes_at: Some(closes) };
+    // One shopper at a time: Alice gets in, Carol waits behind her.
+    store.schedule_room("sale-end", schedule, Outflow { max_active: 1, ..outflow() }).await?;
+    let join = |buyer: &str| wire::JoinRequest {
+        sale_id: "sale-end".into(),
+        buyer_id: buyer.into(),
+        device_id: String::new(),
+    };
+    let alice = floodgate_testkit::eventually(Duration::from_secs(10), "the room to open", || {
+        let mut client = client.clone();
+        async move { Ok(client.join(join("alice")).await.ok().map(|r| r.into_inner().entry_id)) }
+    })
+    .await?;
+    let carol = client.join(join("carol")).await?.into_inner().entry_id;
+
+    floodgate_testkit::eventually(Duration::from_secs(10), "the room to leave the loop", || {
+        let store = store.clone();
+        async move { Ok((!store.rooms().await?.contains(&"sale-end".to_owned())).then_some(())) }
+    })
+    .await?;
+    assert!(Utc::now() >= closes, "not before the sale ended");
+    assert_eq!(store.state("sale-end").await?, RoomState::Closed);
+    let status = |entry_id: String, buyer: &str| {
+        let (mut client, buyer_id) = (client.clone(), buyer.to_owned());
+        async move {
+            let ask = wire::GetPositionRequest { sale_id: "sale-end".into(), entry_id, buyer_id };
+            anyhow::Ok(client.get_position(ask).await?.into_inner().status())
+        }
+    };
+    assert_eq!(status(carol, "carol").await?, wire::EntryStatus::Closed, "still waiting when it ended");
+    assert_eq!(status(alice, "alice").await?, wire::EntryStatus::Admitted, "let in before it ended");
+    let refused = client.join(join("bob")).await.expect_err("the sale ended");
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    let reopened =
+        client.resume_room(wire::ResumeRoomRequest { sale_id: "sale-end".into() }).await.expect_err("closed for good");
+    assert_eq!(reopened.code(), Code::FailedPrecondition);
+    assert_eq!(store.state("sale-end").await?, RoomState::Closed);
+
+    // The bus heard it, after the opening and Alice's admission.
+    let (events, _) = queue_events(&broker, 3).await?;
+    let closed = events[2].payload::<wire::RoomStateChanged>()?;
+    assert_eq!((closed.sale_id.as_str(), closed.state()), ("sale-end", wire::RoomState::Closed));
+    assert!(events[1].is::<wire::BuyerAdmitted>(), "{:?}", events[1].event_type);
+    stop.cancel();
+    task.await??;
+    Ok(())
+}
+
 /// The first `count` events on the queue's topic, and the stats snapshots between them.
 async fn queue_events(
     broker: &TestBroker,
@@ -312,7 +372,13 @@ async fn buyers_who_ask_for_their_place_keep_their_turn() -> anyhow::Result<()> 
     let now = Utc::now();
     let outflow = Outflow { heartbeat_grace: Duration::from_millis(800), ..outflow() };
     let opens = now + chrono::Duration::milliseconds(2500);
-    store.schedule_room("sale-hb", Schedule { pre_queue_opens_at: now, sale_opens_at: opens }, outflow).await?;
+    store
+        .schedule_room(
+            "sale-hb",
+            Schedule { pre_queue_opens_at: now, sale_opens_at: opens, sale_closes_at: None },
+            outflow,
+        )
+        .await?;
     let join =
         |buyer: &str| wire::JoinRequest { sale_id: "sale-hb".into(), buyer_id: buyer.into(), device_id: String::new() };
     // The pre-queue opens on the admission loop's next tick.
