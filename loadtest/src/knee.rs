@@ -4,11 +4,13 @@
 //! after (untimed), so the map never fills; a buyer is reused at most once every
 //! [`REUSE_EVERY`] to stay under the gateway's per-account hold limit.
 //!
-//! Once the knee is known, a longer run at 70% of it: the same holds, and one buyer in
-//! [`JOURNEY_EVERY`] going through the journey around the hold instead — seat map, hold, checkout,
-//! and cancelling the unpaid order (which frees the seat again) — so "load held" has per-step
-//! p50/p99 next to it. (Every buyer on the journey would load the gateway four requests per hold,
-//! far past the hold knee: the steps' latencies would be the queue's, not the load held's.)
+//! With `journey_every` (the default: one in [`JOURNEY_EVERY`]), that share of the holds is a
+//! whole journey around the hold instead — seat map, hold, checkout, and cancelling the unpaid
+//! order (which frees the seat again) — in every step, so the knee is the knee of that mix and
+//! the run at 70% of it measures the same mix, each step's p50/p99 next to the load held. (A knee
+//! found with holds alone, then a run at 70% of it with journeys added on top, measured a box
+//! past its limit: each journey adds three requests, an order transaction and the events of two
+//! orders to the same cores.) `journey_every = 0` steps holds alone.
 
 use std::{collections::VecDeque, sync::Arc, time::Duration};
 
@@ -42,6 +44,8 @@ pub struct KneeOptions {
     pub error_limit: f64,
     /// … or fewer than this share of the offered holds complete within the step.
     pub throughput_floor: f64,
+    /// Every this many-th hold is a whole journey (0: holds alone).
+    pub journey_every: u64,
 }
 
 impl Default for KneeOptions {
@@ -55,6 +59,7 @@ impl Default for KneeOptions {
             p99_limit_ms: 100.0,
             error_limit: 0.01,
             throughput_floor: 0.9,
+            journey_every: JOURNEY_EVERY,
         }
     }
 }
@@ -67,6 +72,8 @@ pub struct KneeStep {
     pub failed: u64,
     pub p50_ms: f64,
     pub p99_ms: f64,
+    /// Every journey step's latencies in this step (empty for holds alone).
+    pub journey: Vec<StepLatency>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -80,12 +87,12 @@ pub struct Knee {
     pub held: Option<Held>,
 }
 
-/// The journey around the hold at a steady rate.
+/// The mix at a steady rate.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Held {
     pub holds_per_second: u32,
     pub seconds: u32,
-    /// Every this many-th hold was part of a whole journey.
+    /// Every this many-th hold was part of a whole journey (0: none).
     pub journey_every: u64,
     pub steps: Vec<StepLatency>,
 }
@@ -102,8 +109,11 @@ pub struct StepLatency {
 /// The share of the knee the journey run holds.
 pub const HELD_SHARE: f64 = 0.7;
 
-/// In the run at [`HELD_SHARE`], every this many-th buyer goes through the whole journey.
+/// By default every this many-th hold is part of a whole journey.
 pub const JOURNEY_EVERY: u64 = 10;
+
+/// The journey's steps, as timed.
+const STEPS: [&str; 4] = ["seat map", "hold", "checkout", "cancel"];
 
 /// Where the steps break. Pure.
 pub fn judge(steps: Vec<KneeStep>, options: &KneeOptions) -> Knee {
@@ -160,9 +170,12 @@ pub async fn find(scenario: &Scenario, target: &Target, options: &KneeOptions) -
     let mut steps = Vec::new();
     let mut rate = options.start_rate.max(1);
     let mut knee = loop {
-        let step = hold_step(&gateway, &performance, &pool, rate, options.step_seconds).await;
+        let step = hold_step(&gateway, &performance, &pool, rate, options).await;
+        let others: String = (step.journey.iter().filter(|s| s.step != "hold"))
+            .map(|s| format!("; {} p99 {:.1} ms", s.step, s.p99_ms))
+            .collect();
         eprintln!(
-            "  {:>5}/s offered: {:>7.0}/s done, p50 {:.1} ms, p99 {:.1} ms, {} failed",
+            "  {:>5}/s offered: {:>7.0}/s done, p50 {:.1} ms, p99 {:.1} ms, {} failed{others}",
             rate, step.completed_per_second, step.p50_ms, step.p99_ms, step.failed
         );
         steps.push(step);
@@ -175,15 +188,23 @@ pub async fn find(scenario: &Scenario, target: &Target, options: &KneeOptions) -
     if let Some(rate) = knee.knee_per_second {
         let held = ((f64::from(rate) * HELD_SHARE) as u32).max(1);
         let seconds = options.step_seconds * 3;
-        eprintln!("==> {held} holds/s (70% of the knee) for {seconds} s, one in {JOURNEY_EVERY} a whole journey");
-        let samples = drive(&gateway, &performance, &pool, held, seconds, Some(JOURNEY_EVERY)).await;
-        let steps = ["seat map", "hold", "checkout", "cancel"]
-            .into_iter()
-            .map(|step| latency(step, samples.iter().flat_map(|s| &s.steps).filter(|(name, ..)| *name == step)))
-            .collect();
-        knee.held = Some(Held { holds_per_second: held, seconds, journey_every: JOURNEY_EVERY, steps });
+        let every = options.journey_every;
+        eprintln!("==> {held} holds/s (70% of the knee) for {seconds} s, one in {every} a whole journey");
+        let samples = drive(&gateway, &performance, &pool, held, seconds, every).await;
+        let steps = journey(&samples, 1);
+        knee.held = Some(Held { holds_per_second: held, seconds, journey_every: every, steps });
     }
     Ok(knee)
+}
+
+/// Each journey step's latencies (the hold alone when there were no journeys); steps with fewer
+/// than `least` samples left out.
+fn journey(samples: &[Sample], least: u64) -> Vec<StepLatency> {
+    STEPS
+        .into_iter()
+        .map(|step| latency(step, samples.iter().flat_map(|s| &s.steps).filter(|(name, ..)| *name == step)))
+        .filter(|step| step.ok + step.failed >= least)
+        .collect()
 }
 
 fn latency<'a>(step: &'static str, samples: impl Iterator<Item = &'a (&'static str, bool, Duration)>) -> StepLatency {
@@ -237,17 +258,18 @@ async fn admit_all(
     Ok(admitted.into_iter().filter_map(Result::ok).collect())
 }
 
-/// One step of the knee: `rate` holds a second for `seconds`.
+/// One step of the knee: `rate` holds a second (some in journeys) for a step's seconds.
 async fn hold_step(
     gateway: &Gateway,
     performance: &str,
     pool: &Arc<Mutex<VecDeque<Admitted>>>,
     rate: u32,
-    seconds: u32,
+    options: &KneeOptions,
 ) -> KneeStep {
+    let (seconds, every) = (options.step_seconds, options.journey_every);
     let started = tokio::time::Instant::now();
-    let samples = drive(gateway, performance, pool, rate, seconds, None).await;
-    let hold = latency("hold", samples.iter().flat_map(|s| &s.steps));
+    let samples = drive(gateway, performance, pool, rate, seconds, every).await;
+    let hold = latency("hold", samples.iter().flat_map(|s| &s.steps).filter(|(name, ..)| *name == "hold"));
     let last = samples.iter().map(|s| s.done).max().unwrap_or(started);
     let elapsed = last.duration_since(started).as_secs_f64().max(f64::from(seconds));
     KneeStep {
@@ -257,6 +279,7 @@ async fn hold_step(
         failed: hold.failed,
         p50_ms: hold.p50_ms,
         p99_ms: hold.p99_ms,
+        journey: if every == 0 { Vec::new() } else { journey(&samples, 1) },
     }
 }
 
@@ -274,15 +297,15 @@ struct Sample {
 }
 
 /// `rate` probes a second for `seconds`, open loop: the first step is timed from when it was
-/// meant to start, so a stalled gateway cannot hide its tail behind a slower send rate. Holds, or
-/// with `journey_every` every so many a whole journey.
+/// meant to start, so a stalled gateway cannot hide its tail behind a slower send rate. Holds, and
+/// every `journey_every`-th a whole journey (0: none).
 async fn drive(
     gateway: &Gateway,
     performance: &str,
     pool: &Arc<Mutex<VecDeque<Admitted>>>,
     rate: u32,
     seconds: u32,
-    journey_every: Option<u64>,
+    journey_every: u64,
 ) -> Vec<Sample> {
     let started = tokio::time::Instant::now();
     let total = u64::from(rate) * u64::from(seconds);
@@ -290,10 +313,7 @@ async fn drive(
     for i in 0..total {
         let intended = started + Duration::from_secs_f64(i as f64 / f64::from(rate));
         tokio::time::sleep_until(intended).await;
-        let probe = match journey_every {
-            Some(every) if i % every.max(1) == 0 => Probe::Journey,
-            _ => Probe::Hold,
-        };
+        let probe = if journey_every > 0 && i % journey_every == 0 { Probe::Journey } else { Probe::Hold };
         let (gateway, pool, performance) = (gateway.clone(), pool.clone(), performance.to_owned());
         tasks.spawn(async move {
             // The next buyer free to hold again (waiting for one counts against the latency).
@@ -369,7 +389,15 @@ mod tests {
     use super::*;
 
     fn step(rate: u32, p99_ms: f64, failed: u64, completed: f64) -> KneeStep {
-        KneeStep { offered_per_second: rate, completed_per_second: completed, ok: 1000, failed, p50_ms: 1.0, p99_ms }
+        KneeStep {
+            offered_per_second: rate,
+            completed_per_second: completed,
+            ok: 1000,
+            failed,
+            p50_ms: 1.0,
+            p99_ms,
+            journey: Vec::new(),
+        }
     }
 
     #[test]

@@ -59,6 +59,10 @@ struct Cli {
     knee_buyers: u32,
     #[arg(long, default_value_t = 100.0)]
     knee_p99_ms: f64,
+    /// In every knee step, one hold in this many is a whole journey (seat map, hold, checkout,
+    /// cancel); 0 steps holds alone.
+    #[arg(long, default_value_t = knee::JOURNEY_EVERY)]
+    knee_journey_every: u64,
 }
 
 #[tokio::main]
@@ -101,6 +105,7 @@ async fn rehearse(cli: Cli) -> anyhow::Result<bool> {
             step_seconds: cli.knee_seconds,
             buyers: cli.knee_buyers,
             p99_limit_ms: cli.knee_p99_ms,
+            journey_every: cli.knee_journey_every,
             ..KneeOptions::default()
         };
         let knee = knee::find(&scenario, &target, &options).await?;
@@ -111,7 +116,7 @@ async fn rehearse(cli: Cli) -> anyhow::Result<bool> {
         }
         if let Some(held) = &knee.held {
             println!(
-                "at 70% of the knee: {} holds/s for {} s, one buyer in {} through the whole journey:",
+                "at 70% of the knee: {} holds/s for {} s, one hold in {} part of a whole journey (0: none):",
                 held.holds_per_second, held.seconds, held.journey_every
             );
             for step in &held.steps {
