@@ -7,6 +7,7 @@ mod admin;
 mod cli;
 pub mod config;
 mod host;
+pub mod pace;
 mod readiness;
 mod rpc_metrics;
 mod service;

@@ -55,11 +55,21 @@ impl SeatEventRelay {
         Ok(())
     }
 
-    /// One round over every performance; returns how many events were published.
+    /// One round over every performance that is due; returns how many events were published. A
+    /// performance whose visit found nothing waits [`crate::store::QUIET`], or until its next
+    /// hold runs out, unless a change made here wakes it.
     pub async fn round(&self, now: DateTime<Utc>) -> Result<usize, RelayError> {
         let mut sent = 0;
-        for performance in self.store.performances().await? {
-            self.store.sweep(performance, SWEEP_MAX).await?;
+        let performances = self.store.performances().await?;
+        let pace = self.store.pace();
+        pace.retain(&performances.iter().map(Uuid::to_string).collect::<Vec<_>>());
+        for performance in performances {
+            let (key, visited) = (performance.to_string(), std::time::Instant::now());
+            if !pace.due(&key, visited) {
+                continue;
+            }
+            let before = sent;
+            let swept = self.store.sweep(performance, SWEEP_MAX).await?;
             loop {
                 let pending = self.store.pending_events(performance, BATCH).await?;
                 if pending.is_empty() {
@@ -75,6 +85,12 @@ impl SeatEventRelay {
                 }
             }
             sent += self.snapshot(performance, now).await?;
+            if swept.ended > 0 || sent > before {
+                pace.busy(&key);
+            } else {
+                let due = swept.next_expiry.and_then(|at| (at - now).to_std().ok()).map(|wait| visited + wait);
+                pace.quiet(&key, visited, due);
+            }
         }
         Ok(sent)
     }

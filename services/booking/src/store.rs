@@ -12,6 +12,7 @@ mod events;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use floodgate_runtime::pace::Pace;
 use redis::{AsyncCommands as _, Script, aio::ConnectionManager};
 use uuid::Uuid;
 
@@ -21,6 +22,17 @@ const COMMON: &str = include_str!("store/common.lua");
 
 /// Seats written per command when seeding (a stadium has ~60k).
 const SEED_CHUNK: usize = 2_000;
+/// How often the event relay visits a performance whose last visit found nothing to do (holds
+/// made through another replica reach the bus within it; those made here, at once).
+pub const QUIET: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// What a sweep did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Swept {
+    pub ended: usize,
+    /// When the next live hold runs out, if any is left.
+    pub next_expiry: Option<DateTime<Utc>>,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -146,6 +158,8 @@ pub struct HoldStore {
     redis: ConnectionManager,
     prefix: String,
     scripts: Scripts,
+    /// The event relay's pace: a change made here wakes its performance for the next tick.
+    pace: Pace,
 }
 
 impl std::fmt::Debug for HoldStore {
@@ -166,7 +180,17 @@ impl HoldStore {
             seed: script(include_str!("store/seed.lua")),
             view: script(include_str!("store/view.lua")),
         };
-        Self { redis, prefix: format!("{prefix}booking:"), scripts }
+        Self { redis, prefix: format!("{prefix}booking:"), scripts, pace: Pace::new(QUIET) }
+    }
+
+    /// Which performances the event relay visits on its next tick.
+    pub fn pace(&self) -> &Pace {
+        &self.pace
+    }
+
+    /// This replica changed the performance: its events and counts are due on the bus.
+    fn touched(&self, performance: Uuid) {
+        self.pace.wake(&performance.to_string());
     }
 
     /// The key prefix of one performance (all its keys share the hash tag).
@@ -202,6 +226,7 @@ impl HoldStore {
         }
         let opened: i64 = invocation.invoke_async(&mut redis).await?;
         let _: () = redis.sadd(self.performances_key(), performance.to_string()).await?;
+        self.touched(performance);
         Ok(opened == 1)
     }
 
@@ -244,6 +269,7 @@ impl HoldStore {
             invocation.arg(section).arg(quantity);
         }
         let reply: Vec<redis::Value> = invocation.invoke_async(&mut self.redis.clone()).await?;
+        self.touched(performance);
         let reply = strings(reply)?;
         match reply.first().map(String::as_str) {
             Some("OK") if reply.len() == 4 => Ok(HoldOutcome::Granted(Granted {
@@ -285,6 +311,7 @@ impl HoldStore {
             .arg(buyer.unwrap_or(""))
             .invoke_async(&mut self.redis.clone())
             .await?;
+        self.touched(performance);
         let mut reply = strings(reply)?;
         match reply.first().map(String::as_str) {
             Some("RELEASED") => Ok(Some(reply.split_off(1))),
@@ -334,6 +361,7 @@ impl HoldStore {
             invocation.arg(section).arg(quantity);
         }
         let _: i64 = invocation.invoke_async(&mut self.redis.clone()).await?;
+        self.touched(performance);
         Ok(())
     }
 
@@ -351,14 +379,15 @@ impl HoldStore {
             invocation.arg(ticket).arg(section);
         }
         let returned: u32 = invocation.invoke_async(&mut self.redis.clone()).await?;
+        self.touched(performance);
         Ok(returned)
     }
 
-    /// Ends up to `max` holds whose TTL ran out; returns how many.
-    pub async fn sweep(&self, performance: Uuid, max: usize) -> Result<usize, StoreError> {
-        let swept: usize =
+    /// Ends up to `max` holds whose TTL ran out.
+    pub async fn sweep(&self, performance: Uuid, max: usize) -> Result<Swept, StoreError> {
+        let (ended, next): (usize, i64) =
             self.scripts.sweep.arg(self.p(performance)).arg(max).invoke_async(&mut self.redis.clone()).await?;
-        Ok(swept)
+        Ok(Swept { ended, next_expiry: (next >= 0).then(|| millis(next as u64)).transpose()? })
     }
 
     /// The counts per section and the inventory version, without the seats (cheap: two fields'

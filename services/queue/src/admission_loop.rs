@@ -1,17 +1,38 @@
 //! The admission loop: on every tick, moves rooms along their timeline (opening and closing them)
-//! and lets the next buyers of every open room through, signing each one's admission token. Safe to run on
-//! every replica: the store's scripts decide who is admitted, once.
+//! and lets the next buyers of every open room through, signing each one's admission token. Safe
+//! to run on every replica: the store's scripts decide who is admitted, once. Rooms with a line
+//! are visited on every tick; the others once per [`QUIET`], or when their next step is due, or
+//! when a buyer joins them through this replica (see [`floodgate_runtime::pace`]).
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use chrono::Utc;
 use floodgate_admission::{AdmissionKey, Claims};
+use floodgate_runtime::pace::Pace;
 use tokio_util::sync::CancellationToken;
 
 use crate::store::{RoomStore, Step, StoreError};
 
 /// The most buyers one room admits per tick (the rate decides the actual number).
 const MAX_BATCH: u32 = 10_000;
+/// How often a room with nobody waiting is visited (its first joiner here wakes it at once).
+pub const QUIET: Duration = Duration::from_secs(1);
+
+/// What wakes a room's work: the admission loop's pace and the event relay's.
+#[derive(Debug, Clone)]
+pub struct Paces {
+    pub admission: Pace,
+    pub relay: Pace,
+}
+
+impl Default for Paces {
+    fn default() -> Self {
+        Self { admission: Pace::new(QUIET), relay: Pace::new(QUIET) }
+    }
+}
 /// How often each room's counters are published (by one replica).
 const STATS_EVERY: Duration = Duration::from_secs(10);
 
@@ -20,6 +41,7 @@ pub struct AdmissionLoop {
     pub store: RoomStore,
     pub key: Arc<AdmissionKey>,
     pub tick: Duration,
+    pub paces: Paces,
 }
 
 impl AdmissionLoop {
@@ -29,20 +51,42 @@ impl AdmissionLoop {
         Ok(())
     }
 
-    /// One pass over every room.
+    /// One pass over every room that is due.
     pub async fn round(&self) -> Result<usize, StoreError> {
         let mut admitted = 0;
-        for sale in self.store.rooms().await? {
-            match self.store.advance(&sale, Utc::now()).await? {
-                Step::Stayed => {}
-                Step::Moved(state) => tracing::info!(%sale, state = state.as_str(), "waiting room moved on"),
+        let rooms = self.store.rooms().await?;
+        self.paces.admission.retain(&rooms);
+        for sale in rooms {
+            let started = Instant::now();
+            if !self.paces.admission.due(&sale, started) {
+                continue;
+            }
+            let next = match self.store.advance(&sale, Utc::now()).await? {
+                Step::Stayed { next } => next,
+                Step::Moved(state) => {
+                    tracing::info!(%sale, state = state.as_str(), "waiting room moved on");
+                    self.paces.relay.wake(&sale);
+                    None
+                }
                 Step::Retired => {
                     tracing::info!(%sale, "waiting room closed for good; no longer visited");
                     continue;
                 }
+            };
+            if self.store.snapshot_stats(&sale, Utc::now(), STATS_EVERY).await? {
+                self.paces.relay.wake(&sale);
             }
-            self.store.snapshot_stats(&sale, Utc::now(), STATS_EVERY).await?;
-            for admission in self.store.admit(&sale, MAX_BATCH).await? {
+            let round = self.store.admit_next(&sale, MAX_BATCH).await?;
+            if round.waiting > 0 || !round.admissions.is_empty() {
+                self.paces.admission.busy(&sale);
+            } else {
+                let due = next.and_then(|at| (at - Utc::now()).to_std().ok()).map(|wait| started + wait);
+                self.paces.admission.quiet(&sale, started, due);
+            }
+            if !round.admissions.is_empty() {
+                self.paces.relay.wake(&sale);
+            }
+            for admission in round.admissions {
                 let now = Utc::now();
                 let ttl = admission.expires_at - now;
                 // The entry id names the admission: the audit event (`BuyerAdmitted.token_id`)

@@ -1,4 +1,6 @@
-//! Relays each room's Redis event stream to the bus (`<prefix>queue.events`, keyed by sale).
+//! Relays each room's Redis event stream to the bus (`<prefix>queue.events`, keyed by sale). A
+//! room whose stream was empty is looked at again after a quiet second, unless this replica's
+//! admission loop, API or event handlers wake it.
 //!
 //! Events are appended to the stream by the same script or transaction as the change they
 //! announce — the waiting room's outbox — and deleted only after the broker acknowledged them.
@@ -11,6 +13,7 @@ use chrono::{DateTime, Utc};
 use floodgate_eventbus::{Event, stream_outbox};
 use floodgate_proto::EventPayload;
 use floodgate_proto::queue::v1 as wire;
+use floodgate_runtime::pace::Pace;
 use floodgate_telemetry::propagation::TraceHeaders;
 use prost::Message as _;
 use rdkafka::producer::FutureProducer;
@@ -26,6 +29,8 @@ pub struct EventRelay {
     pub producer: FutureProducer,
     pub topic: String,
     pub tick: Duration,
+    /// Rooms whose last visit found nothing wait [`crate::admission_loop::QUIET`] unless woken.
+    pub pace: Pace,
 }
 
 impl std::fmt::Debug for EventRelay {
@@ -49,10 +54,17 @@ impl EventRelay {
         Ok(())
     }
 
-    /// Relays what every room has pending; returns how many events were sent.
+    /// Relays what every due room has pending; returns how many events were sent.
     pub async fn round(&self) -> Result<usize, EventRelayError> {
         let mut sent = 0;
-        for sale in self.store.rooms().await? {
+        let rooms = self.store.rooms().await?;
+        self.pace.retain(&rooms);
+        for sale in rooms {
+            let now = std::time::Instant::now();
+            if !self.pace.due(&sale, now) {
+                continue;
+            }
+            let before = sent;
             loop {
                 let pending = self.store.pending_events(&sale, BATCH).await?;
                 if pending.is_empty() {
@@ -67,6 +79,7 @@ impl EventRelay {
                     break;
                 }
             }
+            if sent > before { self.pace.busy(&sale) } else { self.pace.quiet(&sale, now, None) }
         }
         Ok(sent)
     }

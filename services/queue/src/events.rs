@@ -8,7 +8,10 @@ use floodgate_eventbus::{Application, BoxError, Event, HandlerError, Origin};
 use floodgate_proto::{EventPayload as _, booking::v1 as booking, catalog::v1 as catalog};
 use redis::AsyncCommands as _;
 
-use crate::store::{Inventory, Outflow, RoomState, RoomStore, Schedule, StoreError};
+use crate::{
+    admission_loop::Paces,
+    store::{Inventory, Outflow, RoomState, RoomStore, Schedule, StoreError},
+};
 
 /// Tickets an admitted buyer takes on average, for pacing and odds (until measured per sale).
 pub const TICKETS_PER_BUYER: f64 = 2.0;
@@ -26,6 +29,9 @@ pub struct QueueEvents {
     pub store: RoomStore,
     pub redis: redis::aio::ConnectionManager,
     pub dead_letters: String,
+    /// What changes a room here wakes its admissions (a freed slot, new times or inventory) or
+    /// its events (a new state).
+    pub paces: Paces,
 }
 
 impl QueueEvents {
@@ -36,6 +42,7 @@ impl QueueEvents {
         }
         if let Some(entry) = self.store.entry_of(sale, buyer).await.map_err(retry)? {
             self.store.finish(sale, &entry).await.map_err(retry)?;
+            self.paces.admission.wake(sale);
         }
         Ok(())
     }
@@ -74,14 +81,17 @@ impl Application for QueueEvents {
             if let Some(config) = changed.sale_config {
                 ignore_unknown(self.store.set_outflow(&changed.performance_id, outflow(&config)).await)?;
                 ignore_unknown(self.store.set_schedule(&changed.performance_id, schedule(&config)?).await)?;
+                self.paces.admission.wake(&changed.performance_id);
             }
         } else if event.is::<catalog::PerformanceCancelled>() {
             let cancelled: catalog::PerformanceCancelled = event.payload()?;
             ignore_unknown(self.store.set_state(&cancelled.performance_id, RoomState::Closed).await)?;
+            self.paces.relay.wake(&cancelled.performance_id);
         } else if event.is::<booking::AvailabilityChanged>() {
             let changed: booking::AvailabilityChanged = event.payload()?;
             let inventory = Inventory { available: changed.available.into(), held: changed.held.into() };
             ignore_unknown(self.store.set_inventory(&changed.performance_id, inventory, TICKETS_PER_BUYER).await)?;
+            self.paces.admission.wake(&changed.performance_id);
         } else if event.is::<booking::OrderPlaced>() {
             // The shopper is done: free the slot at once instead of at the admission's expiry.
             let placed: booking::OrderPlaced = event.payload()?;
@@ -111,6 +121,7 @@ impl Application for QueueEvents {
         } else if event.is::<booking::SoldOut>() {
             let sold_out: booking::SoldOut = event.payload()?;
             ignore_unknown(self.store.set_state(&sold_out.performance_id, RoomState::SoldOut).await)?;
+            self.paces.relay.wake(&sold_out.performance_id);
         }
         Ok(true)
     }

@@ -11,6 +11,7 @@ use futures::Stream;
 use tonic::{Request, Response, Status};
 
 use crate::{
+    admission_loop::Paces,
     domain::outlook,
     store::{Outflow, Place, RoomState, RoomStore, StoreError},
 };
@@ -36,11 +37,13 @@ enum Asking {
 pub struct QueueApi {
     store: RoomStore,
     key: Arc<AdmissionKey>,
+    /// A join wakes its room's admissions; a pause or resume its events.
+    paces: Paces,
 }
 
 impl QueueApi {
-    pub fn new(store: RoomStore, key: Arc<AdmissionKey>) -> Self {
-        Self { store, key }
+    pub fn new(store: RoomStore, key: Arc<AdmissionKey>, paces: Paces) -> Self {
+        Self { store, key, paces }
     }
 
     /// The entry's place, after checking it belongs to `buyer_id`. A buyer asking for their place
@@ -147,6 +150,7 @@ impl QueueService for QueueApi {
         require("buyer_id", &request.buyer_id)?;
         // One round trip: the join script answers with the place.
         let joined = self.store.join(&request.sale_id, &request.buyer_id).await.map_err(status)?;
+        self.paces.admission.wake(&request.sale_id);
         let outflow = Outflow {
             rate_per_second: joined.rate_per_second,
             max_active: 0,
@@ -228,12 +232,15 @@ impl QueueService for QueueApi {
     async fn pause_room(&self, request: Request<wire::PauseRoomRequest>) -> Result<Response<wire::Room>, Status> {
         let sale = request.into_inner().sale_id;
         self.store.set_state(&sale, RoomState::Paused).await.map_err(status)?;
+        self.paces.relay.wake(&sale);
         Ok(Response::new(self.room_message(&sale).await?))
     }
 
     async fn resume_room(&self, request: Request<wire::ResumeRoomRequest>) -> Result<Response<wire::Room>, Status> {
         let sale = request.into_inner().sale_id;
         self.store.set_state(&sale, RoomState::Open).await.map_err(status)?;
+        self.paces.relay.wake(&sale);
+        self.paces.admission.wake(&sale);
         Ok(Response::new(self.room_message(&sale).await?))
     }
 

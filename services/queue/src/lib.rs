@@ -60,14 +60,18 @@ impl Service for Queue {
 
         let mut app = ServiceApp::new(ServiceHost::bind(Self::NAME, &config.server, metrics).await?);
         app.host.readiness_mut().add_redis(config.redis.redis_url.clone()).add_kafka(bus.brokers.clone());
-        app.host.add_grpc_service(QueueServiceServer::new(grpc::QueueApi::new(store.clone(), key.clone())));
+        let paces = admission_loop::Paces::default();
+        let api = grpc::QueueApi::new(store.clone(), key.clone(), paces.clone());
+        app.host.add_grpc_service(QueueServiceServer::new(api));
         let admissions_store = store.clone();
-        let admissions = admission_loop::AdmissionLoop { store, key, tick: config.admission_tick };
+        let admissions =
+            admission_loop::AdmissionLoop { store, key, tick: config.admission_tick, paces: paces.clone() };
         app.tasks.add("admission-loop", move |stop| admissions.run(stop));
         let events = events::QueueEvents {
             store: admissions_store,
             redis,
             dead_letters: format!("{}dead_letters", config.redis.redis_prefix),
+            paces: paces.clone(),
         };
         let consumer =
             Consumer::with_application(&bus, Self::NAME, CONSUMES, events.clone()).map_err(StartError::bus)?;
@@ -77,6 +81,7 @@ impl Service for Queue {
             producer: floodgate_eventbus::idempotent_producer(&bus).map_err(StartError::bus)?,
             topic: Stream::Queue.topic(&bus.topic_prefix),
             tick: config.admission_tick,
+            pace: paces.relay,
         };
         app.tasks.add("event-relay", move |stop| relay.run(stop));
         Ok(app)

@@ -117,6 +117,14 @@ pub struct Joined {
     pub opens_at: Option<DateTime<Utc>>,
 }
 
+/// One round of admissions in a room.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Admitted {
+    pub admissions: Vec<Admission>,
+    /// Still waiting after it.
+    pub waiting: u64,
+}
+
 /// A buyer let through by the room.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Admission {
@@ -456,6 +464,11 @@ impl RoomStore {
 
     /// Lets the next buyers through, within the room's rate and cap.
     pub async fn admit(&self, sale: &str, max_batch: u32) -> Result<Vec<Admission>, StoreError> {
+        Ok(self.admit_next(sale, max_batch).await?.admissions)
+    }
+
+    /// [`Self::admit`], and how many still wait after it (none when the room is not open).
+    pub async fn admit_next(&self, sale: &str, max_batch: u32) -> Result<Admitted, StoreError> {
         let keys = self.keys(sale);
         let mut redis = self.redis.clone();
         let flat: Vec<String> = self
@@ -473,7 +486,12 @@ impl RoomStore {
             .arg(u64::try_from(self.first_hold_within.as_millis()).unwrap_or(u64::MAX))
             .invoke_async(&mut redis)
             .await?;
-        flat.chunks(3)
+        let Some((waiting, flat)) = flat.split_first() else {
+            return Ok(Admitted::default());
+        };
+        let waiting = waiting.parse().map_err(|_| StoreError::Corrupt(format!("waiting count {waiting:?}")))?;
+        let admissions = flat
+            .chunks(3)
             .map(|c| match c {
                 [entry_id, buyer_id, expires] => Ok(Admission {
                     entry_id: entry_id.clone(),
@@ -486,7 +504,8 @@ impl RoomStore {
                 }),
                 _ => Err(StoreError::Corrupt("admission reply is not in threes".into())),
             })
-            .collect()
+            .collect::<Result<_, _>>()?;
+        Ok(Admitted { admissions, waiting })
     }
 
     /// Keeps the signed token with the entry, for position look-ups.

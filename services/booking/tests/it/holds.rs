@@ -96,7 +96,11 @@ async fn expired_holds_free_their_seats_and_the_sweeper_returns_the_rest() -> an
     .await?;
     assert!(taken.fence > hold.fence, "fencing tokens only grow");
     // The sweeper returns the GA places and alice's allowance, and tells the bus.
-    b.store.sweep(b.performance, 100).await?;
+    let swept = b.store.sweep(b.performance, 100).await?;
+    // Bob's hold is the one left: the relay visits this performance again when it runs out.
+    let bobs = b.store.record(b.performance, taken.hold_id).await?.map(|r| r.expires_at);
+    assert!(bobs.is_some());
+    assert_eq!(swept.next_expiry, bobs);
     let view = b.holds.view(b.performance).await?;
     assert_eq!(view.ga_available["FLOOR"], 50);
     assert_eq!(view.taken.get("A-1-5"), Some(&Taken::Held));

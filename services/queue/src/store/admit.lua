@@ -7,7 +7,8 @@
 -- An admitted buyer's slot counts until their first hold is due (first_hold_ms, at most the
 -- admission); their first hold keeps it for the rest of the admission (shop.lua). A buyer who
 -- never shops — gone, never saw the news, found nothing together — stops blocking the line then.
--- Returns a flat list: entry_id, buyer_id, expires_ms, entry_id, buyer_id, expires_ms, ...
+-- Returns a flat list: how many still wait, then entry_id, buyer_id, expires_ms for each admitted
+-- (nothing at all when the room is not open).
 local r = redis.call('HMGET', KEYS[1], 'state', 'rate', 'cap', 'tokens', 'refill_at', 'grace_ms', 'ttl_ms', 'remaining', 'per_buyer', 'held')
 local state, rate, cap = r[1], tonumber(r[2]) or 0, tonumber(r[3]) or 0
 if state ~= 'open' then return {} end
@@ -18,6 +19,8 @@ local now = t[1] * 1000 + math.floor(t[2] / 1000)
 
 -- Admissions that lapsed free their slot.
 redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now)
+-- Nobody waiting: nothing to write (the bucket below is full again by the next admission anyway).
+if redis.call('ZCARD', KEYS[2]) == 0 then return {'0'} end
 local active = redis.call('ZCARD', KEYS[5])
 
 -- Token bucket: `rate` per second, at most one second's worth saved up.
@@ -66,4 +69,5 @@ end
 
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens - admitted), 'refill_at', now)
 if admitted > 0 then redis.call('HINCRBY', KEYS[1], 'admitted', admitted) end
+table.insert(out, 1, tostring(redis.call('ZCARD', KEYS[2])))
 return out

@@ -15,7 +15,10 @@ const WRITE_CHUNK: usize = 10_000;
 /// What [`RoomStore::advance`] did with a room.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
-    Stayed,
+    /// Nothing to do; the next step is due at `next`, if the room has one scheduled.
+    Stayed {
+        next: Option<DateTime<Utc>>,
+    },
     Moved(RoomState),
     /// Closed with every event relayed: the room left the admission loop for good.
     Retired,
@@ -82,7 +85,16 @@ impl RoomStore {
             .await?;
         let now_ms = now.timestamp_millis();
         let Some(state) = state.as_deref().and_then(RoomState::parse) else {
-            return Ok(Step::Stayed);
+            return Ok(Step::Stayed { next: None });
+        };
+        let upcoming = |times: &[Option<i64>]| {
+            let next = times.iter().flatten().filter(|at| **at > now_ms).min();
+            next.and_then(|at| DateTime::from_timestamp_millis(*at))
+        };
+        let stayed = match state {
+            RoomState::Scheduled => Step::Stayed { next: upcoming(&[pre_queue_at, opens_at, closes_at]) },
+            RoomState::PreQueue => Step::Stayed { next: upcoming(&[opens_at, closes_at]) },
+            _ => Step::Stayed { next: upcoming(&[closes_at]) },
         };
         let step = match state {
             RoomState::Closed if pending == 0 => {
@@ -90,14 +102,14 @@ impl RoomStore {
                 return Ok(Step::Retired);
             }
             // Mid-draw: the replica drawing sets the state when it is done (and closes next tick).
-            RoomState::Closed | RoomState::Opening => return Ok(Step::Stayed),
+            RoomState::Closed | RoomState::Opening => return Ok(stayed),
             _ if closes_at.is_some_and(|at| now_ms >= at) => {
                 self.set_state(sale, RoomState::Closed).await?;
                 return Ok(Step::Moved(RoomState::Closed));
             }
             RoomState::Scheduled | RoomState::PreQueue if opens_at.is_some_and(|at| now_ms >= at) => RoomState::Open,
             RoomState::Scheduled if pre_queue_at.is_some_and(|at| now_ms >= at) => RoomState::PreQueue,
-            _ => return Ok(Step::Stayed),
+            _ => return Ok(stayed),
         };
         let lock = format!("{}{{sale:{sale}}}:advancing", self.prefix);
         let locked: bool = redis::cmd("SET")
@@ -110,7 +122,7 @@ impl RoomStore {
             .await?
             .is_some();
         if !locked {
-            return Ok(Step::Stayed);
+            return Ok(stayed);
         }
         let result = match step {
             RoomState::PreQueue => self.open_pre_queue(sale, &Seed::generate()).await.map(drop),

@@ -24,7 +24,7 @@ async fn room(sale: &str, max_active: u32) -> anyhow::Result<(QueueEvents, TestR
     };
     store.create_room(sale, RoomState::Open, outflow).await?;
     let dead_letters = format!("{}dead", redis.prefix);
-    Ok((QueueEvents { store, redis: connection, dead_letters }, redis))
+    Ok((QueueEvents { store, redis: connection, dead_letters, paces: Default::default() }, redis))
 }
 
 async fn deliver<P: floodgate_proto::EventPayload>(events: &QueueEvents, payload: &P) -> anyhow::Result<()> {

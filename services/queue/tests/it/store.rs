@@ -51,10 +51,12 @@ async fn joining_twice_keeps_one_place_and_closed_rooms_say_why() -> anyhow::Res
     assert!(first.new && !again.new);
     assert_eq!(first.entry_id, again.entry_id, "another device gets the same place");
     assert!(!store.create_room("s1", RoomState::Scheduled, outflow(1, 1)).await?, "creating twice changes nothing");
+    let round = store.admit_next("s1", 0).await?;
+    assert_eq!((round.admissions.len(), round.waiting), (0, 1), "b1 waits: the loop comes back next tick");
 
     store.set_state("s1", RoomState::SoldOut).await?;
     assert!(matches!(store.join("s1", "b2").await, Err(StoreError::Closed { state, .. }) if state == "sold_out"));
-    assert!(store.admit("s1", 100).await?.is_empty(), "a sold-out room admits nobody");
+    assert_eq!(store.admit_next("s1", 100).await?, Default::default(), "a sold-out room admits nobody: quiet");
     Ok(())
 }
 
