@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
+use floodgate_proto::catalog::v1 as catalog;
 use floodgate_testkit::eventually;
 use serde_json::{Value, json};
 
@@ -166,6 +167,21 @@ async fn operators_set_up_publish_watch_and_steer_only_their_venues() -> anyhow:
         .send()
         .await?;
     assert_eq!(again.status(), 304);
+    // The compact form, as the web app reads it; asked again at once it comes from the gateway's
+    // one-second memory of it, with the same ETag and the same revalidation.
+    let compact = || {
+        let request = anonymous.http.get(format!("{base}/v1/performances/{performance}/seat-map"));
+        request.header("accept", "application/x-protobuf")
+    };
+    for _ in 0..2 {
+        let map = compact().send().await?;
+        assert_eq!(map.status(), 200);
+        let etag = map.headers().get("etag").cloned().ok_or_else(|| anyhow::anyhow!("no ETag"))?;
+        let decoded = <catalog::CompactSeatMap as prost::Message>::decode(map.bytes().await?)?;
+        let seats: u32 = decoded.sections.iter().flat_map(|s| &s.row_seat_counts).sum();
+        assert_eq!(seats, 10, "{decoded:?}");
+        assert_eq!(compact().header("if-none-match", etag).send().await?.status(), 304);
+    }
 
     // Booking builds the inventory; its snapshots reach the catalog's read model.
     let dashboard = format!("/v1/operator/performances/{performance}/dashboard");

@@ -26,6 +26,7 @@ mod onsale;
 mod operator;
 mod paging;
 pub mod protection;
+pub mod recent_maps;
 pub mod routes;
 mod scope;
 mod setup;
@@ -51,6 +52,8 @@ pub struct ApiParts {
     pub accounts: AccountsApi,
     pub protection: protection::Protection,
     pub live: crate::live::LiveHub,
+    /// Compact seat maps served in the last second.
+    pub recent_maps: recent_maps::RecentMaps,
 }
 
 impl From<ApiParts> for ApiState {

@@ -83,7 +83,9 @@ impl Service for Gateway {
         )
         .map_err(StartError::bus)?;
         app.tasks.add("event-consumer", move |stop| consumer.run(stop));
-        let router = http_api::router(http_api::ApiParts { upstreams, accounts, protection, live }.into());
+        let router = http_api::router(
+            http_api::ApiParts { upstreams, accounts, protection, live, recent_maps: Default::default() }.into(),
+        );
         app.tasks.add("public-http", move |stop| async move {
             axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
                 .with_graceful_shutdown(stop.cancelled_owned())

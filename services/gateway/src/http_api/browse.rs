@@ -13,8 +13,11 @@ use floodgate_proto::catalog::v1 as catalog;
 use serde::Deserialize;
 use serde_json::json;
 
+use std::time::Instant;
+
 use super::{
     ApiState, paging,
+    recent_maps::Served,
     routes::{Access, Api},
     scope,
     views::catalog as view,
@@ -130,7 +133,6 @@ async fn seat_map(
     Path(performance_id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let performance = published(&state, &performance_id).await?;
     let compact = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
@@ -140,34 +142,49 @@ async fn seat_map(
         .and_then(|v| v.to_str().ok())
         .map(|v| v.trim_matches('"').to_owned())
         .unwrap_or_default();
-    let request = catalog::GetPerformanceSeatMapRequest {
-        performance_id: performance.performance_id.clone(),
-        full: !compact,
-        if_none_match,
+    let recent = compact.then(|| state.recent_maps.get(&performance_id, Instant::now())).flatten();
+    let (etag, mut response) = match recent {
+        Some(served) if served.etag == if_none_match => (served.etag, StatusCode::NOT_MODIFIED.into_response()),
+        Some(served) => (served.etag, compact_map(served.body)),
+        None => {
+            let performance = published(&state, &performance_id).await?;
+            let request = catalog::GetPerformanceSeatMapRequest {
+                performance_id: performance.performance_id.clone(),
+                full: !compact,
+                if_none_match,
+            };
+            let map = state
+                .upstreams
+                .catalog()
+                .get_performance_seat_map(request)
+                .await
+                .map_err(ApiError::upstream("catalog"))?
+                .into_inner();
+            let response = if map.not_modified {
+                StatusCode::NOT_MODIFIED.into_response()
+            } else if compact {
+                let served = Served { etag: map.etag.clone(), body: map.compact_seat_map };
+                state.recent_maps.put(&performance_id, served.clone(), Instant::now());
+                compact_map(served.body)
+            } else {
+                Json(json!({
+                    "performance_id": map.performance_id,
+                    "etag": map.etag,
+                    "tiers": view::tiers(&map.tiers),
+                    "seat_map": map.seat_map.as_ref().map(view::seat_map),
+                }))
+                .into_response()
+            };
+            (map.etag, response)
+        }
     };
-    let map = state
-        .upstreams
-        .catalog()
-        .get_performance_seat_map(request)
-        .await
-        .map_err(ApiError::upstream("catalog"))?
-        .into_inner();
-    let etag = HeaderValue::from_str(&format!("\"{}\"", map.etag)).map_err(|_| ApiError::Internal)?;
-    let mut response = if map.not_modified {
-        StatusCode::NOT_MODIFIED.into_response()
-    } else if compact {
-        ([(header::CONTENT_TYPE, "application/x-protobuf")], map.compact_seat_map).into_response()
-    } else {
-        Json(json!({
-            "performance_id": map.performance_id,
-            "etag": map.etag,
-            "tiers": view::tiers(&map.tiers),
-            "seat_map": map.seat_map.as_ref().map(view::seat_map),
-        }))
-        .into_response()
-    };
+    let etag = HeaderValue::from_str(&format!("\"{etag}\"")).map_err(|_| ApiError::Internal)?;
     response.headers_mut().insert(header::ETAG, etag);
     // Geometry and prices change rarely and the ETag revalidates cheaply.
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=60"));
     Ok(response)
+}
+
+fn compact_map(body: axum::body::Bytes) -> Response {
+    ([(header::CONTENT_TYPE, "application/x-protobuf")], body).into_response()
 }

@@ -56,8 +56,10 @@ impl Gateway {
         let protection = floodgate_gateway::protection(&config, &accounts);
         let sender = accounts.sender.clone();
         let live = floodgate_gateway::live::LiveHub::default();
-        let router =
-            http_api::router(http_api::ApiParts { upstreams, accounts, protection, live: live.clone() }.into());
+        let router = http_api::router(
+            http_api::ApiParts { upstreams, accounts, protection, live: live.clone(), recent_maps: Default::default() }
+                .into(),
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}", listener.local_addr()?);
         tokio::spawn(
