@@ -74,3 +74,26 @@ async fn cors_answers_allowed_origins_only() -> anyhow::Result<()> {
     assert!(simple.headers().get("access-control-allow-origin").is_none(), "no CORS grant for others");
     Ok(())
 }
+
+/// A window's counter expires when the window ends, however busy it is: its expiry is set by the
+/// first hit only (set on every hit, every request of an on-sale was a second write to Redis's
+/// append-only file).
+#[tokio::test]
+async fn a_limit_window_expires_from_its_first_hit() -> anyhow::Result<()> {
+    use floodgate_gateway::accounts::limits::{Limits, Rule};
+    let redis = floodgate_testkit::TestRedis::new()?;
+    let connection = redis::aio::ConnectionManager::new(redis::Client::open(redis.url.as_str())?).await?;
+    let limits = Limits::new(connection.clone(), &redis.prefix);
+    let rule = Rule { name: "t", max: 2, window: std::time::Duration::from_secs(3600) };
+    // Early in a window, so the three hits share it.
+    let now = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default();
+    assert_eq!(limits.hit(rule, "k", now).await?, Ok(()));
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(limits.hit(rule, "k", now).await?, Ok(()));
+    let refused = limits.hit(rule, "k", now).await?;
+    assert_eq!(refused, Err(std::time::Duration::from_secs(3600)), "over: retry when the window ends");
+    let counter = format!("{}gateway:rl:t:k:{}", redis.prefix, 1_800_000_000 / 3600);
+    let left: i64 = redis::cmd("PTTL").arg(&counter).query_async(&mut connection.clone()).await?;
+    assert!((1..=3_600_000 - 250).contains(&left), "the first hit's expiry, not the last's: {left} ms");
+    Ok(())
+}
