@@ -61,12 +61,13 @@ impl AdmissionLoop {
             if !self.paces.admission.due(&sale, started) {
                 continue;
             }
-            let next = match self.store.advance(&sale, Utc::now()).await? {
-                Step::Stayed { next } => next,
+            // A room that just moved is looked at again next tick: its next step may be due soon.
+            let (next, moved) = match self.store.advance(&sale, Utc::now()).await? {
+                Step::Stayed { next } => (next, false),
                 Step::Moved(state) => {
                     tracing::info!(%sale, state = state.as_str(), "waiting room moved on");
                     self.paces.relay.wake(&sale);
-                    None
+                    (None, true)
                 }
                 Step::Retired => {
                     tracing::info!(%sale, "waiting room closed for good; no longer visited");
@@ -77,7 +78,7 @@ impl AdmissionLoop {
                 self.paces.relay.wake(&sale);
             }
             let round = self.store.admit_next(&sale, MAX_BATCH).await?;
-            if round.waiting > 0 || !round.admissions.is_empty() {
+            if moved || round.waiting > 0 || !round.admissions.is_empty() {
                 self.paces.admission.busy(&sale);
             } else {
                 let due = next.and_then(|at| (at - Utc::now()).to_std().ok()).map(|wait| started + wait);

@@ -1,11 +1,11 @@
 //! The waiting room in real Redis: idempotent joins, the fair draw, FIFO after open, outflow
-//! limits across two replicas, abandonment, pause/resume and sold-out.
+//! limits across two replicas, abandonment, pause/resume, sold-out, and the timeline to the close.
 
 use std::{collections::HashSet, time::Duration};
 
 use floodgate_queue::{
     domain::fairness::Seed,
-    store::{Inventory, Outflow, RoomState, RoomStore, StoreError},
+    store::{Inventory, Outflow, RoomState, RoomStore, Schedule, Step, StoreError},
 };
 use floodgate_testkit::TestRedis;
 
@@ -279,5 +279,32 @@ async fn the_line_speed_is_measured_between_snapshots() -> anyhow::Result<()> {
     // A minute later (by the snapshot clock) the line had moved by two.
     assert!(store.snapshot_stats("s-speed", start + chrono::Duration::seconds(60), window).await?);
     assert_eq!(store.view("s-speed", &entries[4], None).await?.line_per_minute, Some(2));
+    Ok(())
+}
+
+/// The timeline, step by step at chosen times: each step says when the next one is due (the
+/// admission loop sleeps a quiet room until then), and a closed room leaves the loop only once
+/// every event it wrote was relayed.
+#[tokio::test]
+async fn a_room_walks_its_timeline_saying_when_the_next_step_is_due() -> anyhow::Result<()> {
+    let store = store().await?;
+    let at = |s: i64| chrono::DateTime::from_timestamp(1_800_000_000 + s, 0).unwrap_or_default();
+    let schedule = Schedule { pre_queue_opens_at: at(0), sale_opens_at: at(60), sale_closes_at: Some(at(600)) };
+    store.schedule_room("s-time", schedule, outflow(10, 10)).await?;
+    assert_eq!(store.advance("s-time", at(-5)).await?, Step::Stayed { next: Some(at(0)) });
+    assert_eq!(store.advance("s-time", at(0)).await?, Step::Moved(RoomState::PreQueue));
+    assert_eq!(store.advance("s-time", at(1)).await?, Step::Stayed { next: Some(at(60)) });
+    assert_eq!(store.advance("s-time", at(60)).await?, Step::Moved(RoomState::Open));
+    assert_eq!(store.advance("s-time", at(61)).await?, Step::Stayed { next: Some(at(600)) });
+    assert_eq!(store.advance("s-time", at(600)).await?, Step::Moved(RoomState::Closed));
+    assert_eq!(store.advance("s-time", at(601)).await?, Step::Stayed { next: None }, "events still to relay");
+    assert!(store.rooms().await?.contains(&"s-time".to_owned()));
+    let pending = store.pending_events("s-time", 100).await?;
+    let kinds: Vec<&str> = pending.iter().map(|e| e.fields["type"].as_str()).collect();
+    assert_eq!(kinds, ["committed", "revealed", "state"]);
+    store.relayed("s-time", &pending.iter().map(|e| e.id.clone()).collect::<Vec<_>>()).await?;
+    assert_eq!(store.advance("s-time", at(602)).await?, Step::Retired);
+    assert!(!store.rooms().await?.contains(&"s-time".to_owned()), "left the loop");
+    assert_eq!(store.state("s-time").await?, RoomState::Closed, "still answers for its buyers");
     Ok(())
 }
