@@ -191,19 +191,19 @@ pub async fn find(scenario: &Scenario, target: &Target, options: &KneeOptions) -
         let every = options.journey_every;
         eprintln!("==> {held} holds/s (70% of the knee) for {seconds} s, one in {every} a whole journey");
         let samples = drive(&gateway, &performance, &pool, held, seconds, every).await;
-        let steps = journey(&samples, 1);
+        let steps = journey(&samples);
         knee.held = Some(Held { holds_per_second: held, seconds, journey_every: every, steps });
     }
     Ok(knee)
 }
 
-/// Each journey step's latencies (the hold alone when there were no journeys); steps with fewer
-/// than `least` samples left out.
-fn journey(samples: &[Sample], least: u64) -> Vec<StepLatency> {
+/// Each journey step's latencies (the hold alone when there were no journeys); steps nobody took
+/// left out.
+fn journey(samples: &[Sample]) -> Vec<StepLatency> {
     STEPS
         .into_iter()
         .map(|step| latency(step, samples.iter().flat_map(|s| &s.steps).filter(|(name, ..)| *name == step)))
-        .filter(|step| step.ok + step.failed >= least)
+        .filter(|step| step.ok + step.failed > 0)
         .collect()
 }
 
@@ -269,7 +269,8 @@ async fn hold_step(
     let (seconds, every) = (options.step_seconds, options.journey_every);
     let started = tokio::time::Instant::now();
     let samples = drive(gateway, performance, pool, rate, seconds, every).await;
-    let hold = latency("hold", samples.iter().flat_map(|s| &s.steps).filter(|(name, ..)| *name == "hold"));
+    let steps = journey(&samples);
+    let hold = steps.iter().find(|s| s.step == "hold").cloned().unwrap_or_else(|| latency("hold", std::iter::empty()));
     let last = samples.iter().map(|s| s.done).max().unwrap_or(started);
     let elapsed = last.duration_since(started).as_secs_f64().max(f64::from(seconds));
     KneeStep {
@@ -279,7 +280,7 @@ async fn hold_step(
         failed: hold.failed,
         p50_ms: hold.p50_ms,
         p99_ms: hold.p99_ms,
-        journey: if every == 0 { Vec::new() } else { journey(&samples, 1) },
+        journey: if every == 0 { Vec::new() } else { steps },
     }
 }
 

@@ -166,9 +166,9 @@ fn seats_of(map: &Value, scenario: &Scenario) -> Vec<SectionSeats> {
 }
 
 /// Configures the sale to open at `opens_at` (the waiting room is open already, for the
-/// pre-queue) and end at `closes_at` (its waiting room closes then), publishes it, and waits until booking serves its availability and the waiting
-/// room takes entries (the operator joins it once: the two services learn of the sale from the
-/// topic, each in its own time).
+/// pre-queue) and end at `closes_at` (its waiting room closes then), publishes it, and waits
+/// until booking serves its availability and the waiting room takes entries (the operator joins
+/// it once: the two services learn of the sale from the topic, each in its own time).
 pub async fn open(
     gateway: &Gateway,
     admin: &Session,

@@ -8,51 +8,60 @@
 
 use std::{
     collections::HashMap,
+    hash::Hash,
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
+/// How often a key with nothing to do is visited by default: what another replica changes is
+/// seen within it.
+pub const QUIET: Duration = Duration::from_secs(1);
+
 /// Per-key next visits, shared by a loop and whatever wakes it.
 #[derive(Debug, Clone)]
-pub struct Pace {
-    next: Arc<Mutex<HashMap<String, Instant>>>,
+pub struct Pace<K = String> {
+    next: Arc<Mutex<HashMap<K, Instant>>>,
     quiet: Duration,
 }
 
-impl Pace {
+impl<K: Hash + Eq + Clone> Default for Pace<K> {
+    fn default() -> Self {
+        Self::new(QUIET)
+    }
+}
+
+impl<K: Hash + Eq + Clone> Pace<K> {
     /// Keys with nothing to do are visited once every `quiet`.
     pub fn new(quiet: Duration) -> Self {
         Self { next: Arc::default(), quiet }
     }
 
-    /// Whether `key` is due at `now`. A key never seen is.
-    pub fn due(&self, key: &str, now: Instant) -> bool {
-        self.lock().get(key).is_none_or(|at| *at <= now)
+    /// Of the loop's `keys`, those due at `now` (a key never seen is); keys no longer listed are
+    /// forgotten.
+    pub fn due_among(&self, keys: Vec<K>, now: Instant) -> Vec<K> {
+        let mut next = self.lock();
+        let listed: std::collections::HashSet<&K> = keys.iter().collect();
+        next.retain(|key, _| listed.contains(key));
+        drop(listed);
+        keys.into_iter().filter(|key| next.get(key).is_none_or(|at| *at <= now)).collect()
     }
 
-    /// The last visit found work: visit again on the next tick.
-    pub fn busy(&self, key: &str) {
+    /// Visit `key` on the next tick: its last visit found work, or something happened to it here.
+    pub fn wake<Q: Hash + Eq + ?Sized>(&self, key: &Q)
+    where
+        K: std::borrow::Borrow<Q>,
+    {
         self.lock().remove(key);
-    }
-
-    /// Something happened to `key` here: visit it on the next tick.
-    pub fn wake(&self, key: &str) {
-        self.busy(key);
     }
 
     /// The last visit found nothing to do: visit again after the quiet interval, or at `due` if
     /// that comes first.
-    pub fn quiet(&self, key: &str, now: Instant, due: Option<Instant>) {
+    pub fn quiet(&self, key: &K, now: Instant, due: Option<Instant>) {
         let at = due.map_or(now + self.quiet, |due| due.min(now + self.quiet));
-        self.lock().insert(key.to_owned(), at);
+        self.lock().insert(key.clone(), at);
     }
 
-    /// Forgets every key but `keys` (those gone from the loop's list).
-    pub fn retain(&self, keys: &[String]) {
-        self.lock().retain(|key, _| keys.contains(key));
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Instant>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<K, Instant>> {
         // The map holds no invariant a panicking holder could break.
         self.next.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -65,27 +74,21 @@ mod tests {
     #[test]
     fn a_quiet_key_waits_its_interval_or_its_due_time_and_a_woken_one_does_not() {
         let pace = Pace::new(Duration::from_secs(1));
+        let keys = || ["a", "b", "c"].map(str::to_owned).to_vec();
+        let due = |at: Instant| pace.due_among(keys(), at);
         let now = Instant::now();
-        assert!(pace.due("a", now), "never seen: due");
-        pace.quiet("a", now, None);
-        assert!(!pace.due("a", now + Duration::from_millis(999)));
-        assert!(pace.due("a", now + Duration::from_secs(1)));
-
-        pace.quiet("b", now, Some(now + Duration::from_millis(300)));
-        assert!(!pace.due("b", now + Duration::from_millis(299)));
-        assert!(pace.due("b", now + Duration::from_millis(300)), "known to be due sooner");
-        pace.quiet("c", now, Some(now + Duration::from_secs(60)));
-        assert!(pace.due("c", now + Duration::from_secs(1)), "never later than the interval");
+        assert_eq!(due(now), keys(), "never seen: due");
+        pace.quiet(&"a".to_owned(), now, None);
+        pace.quiet(&"b".to_owned(), now, Some(now + Duration::from_millis(300)));
+        pace.quiet(&"c".to_owned(), now, Some(now + Duration::from_secs(60)));
+        assert_eq!(due(now + Duration::from_millis(299)), Vec::<String>::new());
+        assert_eq!(due(now + Duration::from_millis(300)), ["b"], "known to be due sooner");
+        assert_eq!(due(now + Duration::from_secs(1)), keys(), "never later than the interval");
 
         pace.wake("a");
-        assert!(pace.due("a", now), "woken: due on the next tick");
-        pace.quiet("a", now, None);
-        pace.busy("a");
-        assert!(pace.due("a", now), "busy: due on the next tick");
+        assert_eq!(due(now), ["a"], "woken: due on the next tick");
 
-        pace.quiet("d", now, None);
-        pace.retain(&["b".to_owned()]);
-        assert!(pace.due("d", now), "forgotten keys are due again when they come back");
-        assert!(!pace.due("b", now), "kept");
+        assert_eq!(pace.due_among(vec!["b".to_owned()], now), Vec::<String>::new(), "b kept");
+        assert_eq!(due(now), ["a", "c"], "c was forgotten when unlisted: due again when it comes back");
     }
 }

@@ -56,18 +56,12 @@ impl SeatEventRelay {
     }
 
     /// One round over every performance that is due; returns how many events were published. A
-    /// performance whose visit found nothing waits [`crate::store::QUIET`], or until its next
-    /// hold runs out, unless a change made here wakes it.
+    /// performance whose visit found nothing waits a quiet second, or until its next hold runs
+    /// out, unless a change made here wakes it.
     pub async fn round(&self, now: DateTime<Utc>) -> Result<usize, RelayError> {
         let mut sent = 0;
-        let performances = self.store.performances().await?;
         let pace = self.store.pace();
-        pace.retain(&performances.iter().map(Uuid::to_string).collect::<Vec<_>>());
-        for performance in performances {
-            let (key, visited) = (performance.to_string(), std::time::Instant::now());
-            if !pace.due(&key, visited) {
-                continue;
-            }
+        for performance in pace.due_among(self.store.performances().await?, std::time::Instant::now()) {
             let before = sent;
             let swept = self.store.sweep(performance, SWEEP_MAX).await?;
             loop {
@@ -86,10 +80,11 @@ impl SeatEventRelay {
             }
             sent += self.snapshot(performance, now).await?;
             if swept.ended > 0 || sent > before {
-                pace.busy(&key);
+                pace.wake(&performance);
             } else {
-                let due = swept.next_expiry.and_then(|at| (at - now).to_std().ok()).map(|wait| visited + wait);
-                pace.quiet(&key, visited, due);
+                let visited = std::time::Instant::now();
+                let due = swept.next_expiry.and_then(|at| (at - Utc::now()).to_std().ok()).map(|wait| visited + wait);
+                pace.quiet(&performance, visited, due);
             }
         }
         Ok(sent)

@@ -22,10 +22,6 @@ const COMMON: &str = include_str!("store/common.lua");
 
 /// Seats written per command when seeding (a stadium has ~60k).
 const SEED_CHUNK: usize = 2_000;
-/// How often the event relay visits a performance whose last visit found nothing to do (holds
-/// made through another replica reach the bus within it; those made here, at once).
-pub const QUIET: std::time::Duration = std::time::Duration::from_secs(1);
-
 /// What a sweep did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Swept {
@@ -158,8 +154,9 @@ pub struct HoldStore {
     redis: ConnectionManager,
     prefix: String,
     scripts: Scripts,
-    /// The event relay's pace: a change made here wakes its performance for the next tick.
-    pace: Pace,
+    /// The event relay's pace: a change made here wakes its performance for the next tick (one
+    /// made through another replica is seen within the pace's quiet second).
+    pace: Pace<Uuid>,
 }
 
 impl std::fmt::Debug for HoldStore {
@@ -180,17 +177,17 @@ impl HoldStore {
             seed: script(include_str!("store/seed.lua")),
             view: script(include_str!("store/view.lua")),
         };
-        Self { redis, prefix: format!("{prefix}booking:"), scripts, pace: Pace::new(QUIET) }
+        Self { redis, prefix: format!("{prefix}booking:"), scripts, pace: Pace::default() }
     }
 
     /// Which performances the event relay visits on its next tick.
-    pub fn pace(&self) -> &Pace {
+    pub fn pace(&self) -> &Pace<Uuid> {
         &self.pace
     }
 
     /// This replica changed the performance: its events and counts are due on the bus.
     fn touched(&self, performance: Uuid) {
-        self.pace.wake(&performance.to_string());
+        self.pace.wake(&performance);
     }
 
     /// The key prefix of one performance (all its keys share the hash tag).

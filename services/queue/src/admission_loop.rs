@@ -1,8 +1,8 @@
 //! The admission loop: on every tick, moves rooms along their timeline (opening and closing them)
 //! and lets the next buyers of every open room through, signing each one's admission token. Safe
 //! to run on every replica: the store's scripts decide who is admitted, once. Rooms with a line
-//! are visited on every tick; the others once per [`QUIET`], or when their next step is due, or
-//! when a buyer joins them through this replica (see [`floodgate_runtime::pace`]).
+//! are visited on every tick; the others once a second, or when their next step is due, or when a
+//! buyer joins them through this replica (see [`floodgate_runtime::pace`]).
 
 use std::{
     sync::Arc,
@@ -18,23 +18,15 @@ use crate::store::{RoomStore, Step, StoreError};
 
 /// The most buyers one room admits per tick (the rate decides the actual number).
 const MAX_BATCH: u32 = 10_000;
-/// How often a room with nobody waiting is visited (its first joiner here wakes it at once).
-pub const QUIET: Duration = Duration::from_secs(1);
+/// How often each room's counters are published (by one replica).
+const STATS_EVERY: Duration = Duration::from_secs(10);
 
 /// What wakes a room's work: the admission loop's pace and the event relay's.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Paces {
     pub admission: Pace,
     pub relay: Pace,
 }
-
-impl Default for Paces {
-    fn default() -> Self {
-        Self { admission: Pace::new(QUIET), relay: Pace::new(QUIET) }
-    }
-}
-/// How often each room's counters are published (by one replica).
-const STATS_EVERY: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone)]
 pub struct AdmissionLoop {
@@ -54,13 +46,7 @@ impl AdmissionLoop {
     /// One pass over every room that is due.
     pub async fn round(&self) -> Result<usize, StoreError> {
         let mut admitted = 0;
-        let rooms = self.store.rooms().await?;
-        self.paces.admission.retain(&rooms);
-        for sale in rooms {
-            let started = Instant::now();
-            if !self.paces.admission.due(&sale, started) {
-                continue;
-            }
+        for sale in self.paces.admission.due_among(self.store.rooms().await?, Instant::now()) {
             // A room that just moved is looked at again next tick: its next step may be due soon.
             let (next, moved) = match self.store.advance(&sale, Utc::now()).await? {
                 Step::Stayed { next } => (next, false),
@@ -79,10 +65,11 @@ impl AdmissionLoop {
             }
             let round = self.store.admit_next(&sale, MAX_BATCH).await?;
             if moved || round.waiting > 0 || !round.admissions.is_empty() {
-                self.paces.admission.busy(&sale);
+                self.paces.admission.wake(&sale);
             } else {
-                let due = next.and_then(|at| (at - Utc::now()).to_std().ok()).map(|wait| started + wait);
-                self.paces.admission.quiet(&sale, started, due);
+                let now = Instant::now();
+                let due = next.and_then(|at| (at - Utc::now()).to_std().ok()).map(|wait| now + wait);
+                self.paces.admission.quiet(&sale, now, due);
             }
             if !round.admissions.is_empty() {
                 self.paces.relay.wake(&sale);

@@ -29,7 +29,7 @@ pub struct EventRelay {
     pub producer: FutureProducer,
     pub topic: String,
     pub tick: Duration,
-    /// Rooms whose last visit found nothing wait [`crate::admission_loop::QUIET`] unless woken.
+    /// Rooms whose last visit found nothing wait a quiet second unless woken.
     pub pace: Pace,
 }
 
@@ -57,13 +57,7 @@ impl EventRelay {
     /// Relays what every due room has pending; returns how many events were sent.
     pub async fn round(&self) -> Result<usize, EventRelayError> {
         let mut sent = 0;
-        let rooms = self.store.rooms().await?;
-        self.pace.retain(&rooms);
-        for sale in rooms {
-            let now = std::time::Instant::now();
-            if !self.pace.due(&sale, now) {
-                continue;
-            }
+        for sale in self.pace.due_among(self.store.rooms().await?, std::time::Instant::now()) {
             let before = sent;
             loop {
                 let pending = self.store.pending_events(&sale, BATCH).await?;
@@ -79,7 +73,7 @@ impl EventRelay {
                     break;
                 }
             }
-            if sent > before { self.pace.busy(&sale) } else { self.pace.quiet(&sale, now, None) }
+            if sent > before { self.pace.wake(&sale) } else { self.pace.quiet(&sale, std::time::Instant::now(), None) }
         }
         Ok(sent)
     }

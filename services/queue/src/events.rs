@@ -1,7 +1,7 @@
 //! What the waiting room does with the events it reads: a published performance gets a room on
 //! its sale's timeline, configuration changes retune and reschedule it, cancellation closes it,
-//! sold out stops it. Every effect is idempotent in itself (create-if-absent, set-state), so no inbox is needed;
-//! messages that can never apply are kept in a Redis list for operators.
+//! sold out stops it. Every effect is idempotent in itself (create-if-absent, set-state), so no
+//! inbox is needed; messages that can never apply are kept in a Redis list for operators.
 
 use chrono::{DateTime, Utc};
 use floodgate_eventbus::{Application, BoxError, Event, HandlerError, Origin};
